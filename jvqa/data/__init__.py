@@ -1,0 +1,1 @@
+"""Data: temporal and spatial sampling, normalisation, input pipelines."""

@@ -1,0 +1,1 @@
+"""Video input and output: PyAV decoding, raw YUV, sample videos."""
