@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jvqa.errors import VideoError
-from jvqa.io import video
+from jvqa.io import video, yuv
 from jvqa.io.samples import SAMPLE_VIDEOS
 
 # Sizes and counts as the brief states them, checked against the sample table.
@@ -345,3 +345,64 @@ def test_bytes_errors_use_the_given_name(tmp_path):
     data = f.read()
   with pytest.raises(VideoError, match="^clip-bytes: frame index 5 out of range"):
     video.decode_frames(data, [5], name="clip-bytes")
+
+
+# --------------------------------------------------------------------------
+# Frames as decoded: map_frames, decode_planes, frame_planes.
+
+
+def test_map_frames_calls_once_per_distinct_index_in_order(tmp_path):
+  path = make_clip(tmp_path / "clip.mp4", n=12)
+  calls = []
+
+  def rgb(index, frame):
+    calls.append(index)
+    return video.frame_to_rgb(frame)
+
+  indices = [9, 2, 9, 0, 5]
+  results = video.map_frames(path, indices, rgb)
+  assert calls == [0, 2, 5, 9]
+  assert results[0] is results[2]
+  np.testing.assert_array_equal(np.stack(results), video.decode_frames(path, indices))
+  everything = video.map_frames(path, None, lambda i, frame: i)
+  assert everything == list(range(12))
+  with pytest.raises(VideoError, match="clip.mp4: frame index 12 out of range"):
+    video.map_frames(path, [12], rgb)
+
+
+def test_decode_planes_convert_to_decode_frames(sample_videos):
+  path = sample_videos["bikes"]
+  indices = [40, 3, 40]
+  (y, u, v), tags = video.decode_planes(path, indices)
+  assert (y.shape, u.shape, v.shape) == ((3, 272, 640), (3, 136, 320), (3, 136, 320))
+  assert y.dtype == np.uint8 and tags.pix_fmt == "yuv420p"
+  rgb = video.decode_frames(path, indices)
+  for i in range(3):
+    np.testing.assert_array_equal(yuv.yuv420p_planes_to_rgb((y[i], u[i], v[i]), tags), rgb[i])
+  np.testing.assert_array_equal(y[0], y[2])
+  empty, _ = video.decode_planes(path, [])
+  assert [p.shape for p in empty] == [(0, 272, 640), (0, 136, 320), (0, 136, 320)]
+
+
+def test_decode_planes_rejects_other_formats(tmp_path):
+  path = str(tmp_path / "444.mp4")
+  video.encode_frames(make_frames(3), path, 25, pix_fmt="yuv444p")
+  with pytest.raises(VideoError, match="444.mp4: frame 0 is yuv444p 64x48, not yuv420p"):
+    video.decode_planes(path, [0, 1])
+
+
+def test_frame_planes_views_the_decoded_planes(tmp_path):
+  path = make_clip(tmp_path / "clip.mp4", n=3)
+  with av.open(path) as container:
+    frame = next(container.decode(video=0))
+    assert video.is_yuv420p(frame)
+    y, u, v = video.frame_planes(frame)
+    packed = frame.to_ndarray()  # yuv420p: the planes one after the other, (H*3/2, W)
+  assert (y.shape, u.shape, v.shape) == ((48, 64), (24, 32), (24, 32))
+  np.testing.assert_array_equal(np.concatenate([y.ravel(), u.ravel(), v.ravel()]),
+                                packed.ravel())
+  for frame in (av.VideoFrame(63, 48, "yuv420p"), av.VideoFrame(64, 47, "yuv420p"),
+                av.VideoFrame(64, 48, "yuv444p"), av.VideoFrame(64, 48, "yuv420p10le")):
+    assert not video.is_yuv420p(frame)
+    with pytest.raises(ValueError, match="not an even-sized yuv420p frame"):
+      video.frame_planes(frame)

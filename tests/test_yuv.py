@@ -106,3 +106,19 @@ def test_bad_sizes_and_files(tmp_path, yuv_file):
     yuv.read_yuv420p(truncated, W, H)
   with pytest.raises(VideoError, match="even width and height"):
     yuv.write_yuv420p(tmp_path / "odd.yuv", np.zeros((1, 5, 6, 3), np.uint8))
+
+
+def test_planes_to_rgb_untagged_equals_raw_conversion():
+  rng = np.random.default_rng(4)
+  raw = rng.integers(0, 256, H * W * 3 // 2).astype(np.uint8)
+  y = raw[:H * W].reshape(H, W)
+  u = raw[H * W:H * W * 5 // 4].reshape(H // 2, W // 2)
+  v = raw[H * W * 5 // 4:].reshape(H // 2, W // 2)
+  expected = yuv.yuv420p_to_rgb(raw, W, H)
+  np.testing.assert_array_equal(yuv.yuv420p_planes_to_rgb((y, u, v)), expected)
+  bt709 = yuv.yuv420p_planes_to_rgb((y, u, v), yuv.ColorTags(colorspace=1))
+  assert not np.array_equal(bt709, expected)
+  with pytest.raises(ValueError, match="H and W even"):
+    yuv.yuv420p_planes_to_rgb((y[:-1], u, v))
+  with pytest.raises(ValueError, match="pixel format"):
+    yuv.yuv420p_planes_to_rgb((y, u, v), yuv.ColorTags(pix_fmt="yuv444p"))

@@ -16,7 +16,10 @@ Videos are channel-last ``(T, H, W, C)`` numpy arrays. The pieces compose:
 * ``upsample_to_min_size``: the originals' bilinear fallback for frames
   smaller than ``grid*patch`` on a side;
 * ``fragment_sampler`` and ``quality_consistent_views``: the compositions
-  used by FAST-VQA / ST-VQRL / the evaluation and by SSL-VQA's two views.
+  used by FAST-VQA / ST-VQRL / the evaluation and by SSL-VQA's two views;
+* ``crop_fragments_yuv420p``: ``crop_fragments`` of decoded yuv420p planes,
+  converting only the patches to RGB (bit-identical, much cheaper); see
+  ``jvqa.data.clips`` for the whole decode-and-cut path.
 
 Reproduces ``get_spatial_fragments`` (``random=False``, ``fallback_type=
 "upsample"``) of ``fastvqa/datasets/basic_datasets.py`` and
@@ -32,6 +35,7 @@ import math
 import numpy as np
 
 from jvqa.data.temporal import RngLike, as_generator
+from jvqa.io.yuv import ColorTags, yuv420p_planes_to_rgb
 
 MODES = ("random", "top", "bottom", "center")
 
@@ -164,6 +168,20 @@ def _check_inside(offsets: np.ndarray, height: int, width: int,
         f"fragment offsets leave the {height}x{width} frame (patch {patch})")
 
 
+def _frame_offsets(offsets: np.ndarray, num_frames: int,
+                   aligned: int | None) -> np.ndarray:
+  """The ``(T, gh, gw, 2)`` corners each frame uses: set ``t // (T // S)``."""
+  offsets = np.asarray(offsets)
+  if offsets.ndim == 3:
+    offsets = offsets[None]
+  segments = offsets.shape[0]
+  expected = segments if aligned is None else num_segments(num_frames, aligned)
+  if num_frames % segments or expected != segments:
+    raise ValueError(f"{segments} offset sets do not fit {num_frames} frames "
+                     f"with aligned={aligned}")
+  return offsets[np.arange(num_frames) // (num_frames // segments)]
+
+
 def crop_fragments(video: np.ndarray, offsets: np.ndarray, *, patch: int = 32,
                    aligned: int | None = None) -> np.ndarray:
   """Splices the mini-patches at ``offsets`` into fragment frames.
@@ -186,18 +204,11 @@ def crop_fragments(video: np.ndarray, offsets: np.ndarray, *, patch: int = 32,
   """
   video = np.asarray(video)
   _check_video(video)
-  offsets = np.asarray(offsets)
-  if offsets.ndim == 3:
-    offsets = offsets[None]
   t, height, width, _ = video.shape
-  segments, gh, gw, _ = offsets.shape
-  expected = segments if aligned is None else num_segments(t, aligned)
-  if t % segments or expected != segments:
-    raise ValueError(f"{segments} offset sets do not fit {t} frames "
-                     f"with aligned={aligned}")
-  _check_inside(offsets, height, width, patch)
+  per_frame = _frame_offsets(offsets, t, aligned)  # (T, gh, gw, 2)
+  _check_inside(per_frame, height, width, patch)
+  gh, gw = per_frame.shape[1:3]
   video = np.ascontiguousarray(video)
-  per_frame = offsets[np.arange(t) // (t // segments)]  # (T, gh, gw, 2)
   rows = per_frame[:, :, None, :, 0] + np.arange(patch)[:, None]
   cols = per_frame[:, :, None, :, 1]
   frames = np.arange(t)[:, None, None, None]
@@ -225,6 +236,166 @@ def _row_segments(video: np.ndarray, patch: int) -> np.ndarray:
   return np.ndarray(buffer=video, dtype=item,
                     shape=(t, height, width - patch + 1),
                     strides=video.strides[:3])
+
+
+# Cropping in YUV space.
+#
+# Converting a whole decoded frame to RGB costs about as much as decoding
+# it, yet a fragment keeps 49 patches of 32 x 32 px. FFmpeg converts
+# even-sized 4:2:0 frames pixel by pixel, each U/V sample shared by the 2x2
+# luma pixels at even coordinates above it, so an even-aligned block of the
+# planes converts to exactly the RGB of the same block of the whole frame
+# (given the frame's colour tags; checked bit for bit in tests/test_clips.py).
+# crop_fragments_yuv420p copies, for every patch, the even-aligned
+# ``yuv420p_block(patch)``-px square holding it into one mosaic per frame,
+# converts the mosaics (about 1/16 of a 720p frame) and cuts the patches.
+
+
+# Mosaics are converted at a width congruent to the frame's modulo this.
+_WIDTH_CLASS = 32
+
+
+def yuv420p_block(patch: int) -> int:
+  """Side of the even-aligned square holding a ``patch``-px patch anywhere.
+
+  The smallest even number above ``patch`` (34 for 32): a patch at an odd
+  offset starts one pixel into its square.
+  """
+  return patch + 2 - patch % 2
+
+
+def _block_origins(offsets: np.ndarray, height: int, width: int,
+                   block: int) -> np.ndarray:
+  """Even corners of the squares holding the patches at ``offsets``.
+
+  Each is the patch corner rounded down to even, moved back into the
+  (even-sized) frame where the square would leave it; it still holds the
+  patch, which lies inside the frame.
+  """
+  limit = np.array([height - block, width - block])
+  return np.minimum(offsets - offsets % 2, limit)
+
+
+def _gather_blocks(plane: np.ndarray, origins: np.ndarray,
+                   block: int) -> np.ndarray:
+  """Copies ``block``-px squares of each frame's plane into one mosaic.
+
+  Args:
+    plane: ``(T, H, W)`` uint8, columns contiguous (rows may be padded or
+      broadcast).
+    origins: ``(T, gh, gw, 2)`` top-left corners, one grid per frame.
+    block: square side.
+
+  Returns:
+    ``(T, gh*block, gw*block)`` uint8: square ``(i, j)`` of frame ``t`` at
+    ``[t, i*block:(i+1)*block, j*block:(j+1)*block]``.
+  """
+  t, gh, gw, _ = origins.shape
+  windows = np.lib.stride_tricks.as_strided(  # [t, y, x, k] = plane[t, y, x+k]
+      plane, plane.shape[:2] + (plane.shape[2] - block + 1, block),
+      plane.strides + (1,), writeable=False)
+  runs = windows.view(np.dtype((np.void, block)))[..., 0]  # [t, y, x]: a run
+  rows = origins[:, :, None, :, 0] + np.arange(block)[:, None]
+  cols = origins[:, :, None, :, 1]
+  frames = np.arange(t)[:, None, None, None]
+  out = runs[frames, rows, cols]  # (T, gh, block, gw)
+  return out.view(np.uint8).reshape(t, gh * block, gw * block)
+
+
+def _check_planes(planes, block: int) -> tuple[np.ndarray, ...]:
+  """Validates ``(Y (T,H,W), U, V (T,H/2,W/2))`` uint8 planes for the gather."""
+  y, u, v = (np.asarray(p) for p in planes)
+  if y.ndim != 3 or y.shape[0] < 1:
+    raise ValueError(f"expected Y planes (T, H, W) with T >= 1, got {y.shape}")
+  t, height, width = y.shape
+  chroma = (t, height // 2, width // 2)
+  if (height % 2 or width % 2 or u.shape != chroma or v.shape != chroma
+      or {y.dtype, u.dtype, v.dtype} != {np.dtype(np.uint8)}):
+    raise ValueError(
+        "planes must be uint8 Y (T, H, W), U and V (T, H/2, W/2) with H and "
+        f"W even; got {y.dtype} {y.shape}, {u.shape}, {v.shape}")
+  if min(height, width) < block:
+    raise ValueError(f"frame {height}x{width} is smaller than the {block}px "
+                     "squares the YUV path cuts; crop its RGB instead")
+  return tuple(p if p.strides[-1] == 1 else np.ascontiguousarray(p)
+               for p in (y, u, v))
+
+
+def _pad_columns(plane: np.ndarray, width: int) -> np.ndarray:
+  """``plane`` (rows, w) widened to ``width`` columns with zeros."""
+  if plane.shape[1] == width:
+    return plane
+  out = np.zeros((plane.shape[0], width), np.uint8)
+  out[:, :plane.shape[1]] = plane
+  return out
+
+
+def _mosaics_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray,
+                    tags: ColorTags | None, frame_width: int,
+                    chunk: int = 16) -> np.ndarray:
+  """RGB of ``(T, h, w)`` mosaic planes, ``chunk`` mosaics per FFmpeg call.
+
+  FFmpeg picks its YUV -> RGB routine by frame size (on aarch64 the NEON one
+  only for widths that are multiples of 16), and routines may round
+  differently. So each mosaic is converted padded on the right to a width
+  congruent to ``frame_width`` modulo ``_WIDTH_CLASS``: it then takes the
+  routine the whole frame takes.
+  """
+  t, height, width = y.shape
+  padded = width + (frame_width - width) % _WIDTH_CLASS
+  out = np.empty((t, height, width, 3), np.uint8)
+  for start in range(0, t, chunk):
+    part = slice(start, min(start + chunk, t))
+    count = part.stop - start
+    tall = [p[part].reshape(count * p.shape[1], p.shape[2]) for p in (y, u, v)]
+    tall = [_pad_columns(tall[0], padded),
+            _pad_columns(tall[1], padded // 2),
+            _pad_columns(tall[2], padded // 2)]
+    rgb = yuv420p_planes_to_rgb(tall, tags)[:, :width]
+    out[part] = rgb.reshape(count, height, width, 3)
+  return out
+
+
+def crop_fragments_yuv420p(planes, offsets: np.ndarray, *, patch: int = 32,
+                           aligned: int | None = None,
+                           tags: ColorTags | None = None) -> np.ndarray:
+  """``crop_fragments`` of yuv420p frames' RGB, converting only the patches.
+
+  Returns exactly ``crop_fragments(rgb, offsets, patch=patch,
+  aligned=aligned)`` where ``rgb`` is FFmpeg's RGB of the whole frames (as
+  ``decode_frames`` gives for a video whose frames carry ``tags``), but
+  converts only one ``yuv420p_block(patch)``-px square per patch.
+
+  Args:
+    planes: ``(Y (T, H, W), U (T, H/2, W/2), V (T, H/2, W/2))`` uint8, H
+      and W even and at least ``yuv420p_block(patch)``: e.g. from
+      ``jvqa.io.video.decode_planes``, or views of decoded frames from
+      ``jvqa.io.video.frame_planes`` (padded rows and broadcast frames are
+      not copied).
+    offsets: ``(S, gh, gw, 2)`` (or ``(gh, gw, 2)``) corners, as for
+      ``crop_fragments``.
+    patch: patch side in pixels.
+    aligned: frames per offset set; ``None`` means ``T // S``.
+    tags: the frames' colour tags (``jvqa.io.yuv.ColorTags``, e.g. from
+      ``decode_planes``); ``None``: untagged yuv420p (BT.601, limited).
+
+  Returns:
+    ``(T, gh*patch, gw*patch, 3)`` uint8 RGB.
+  """
+  block = yuv420p_block(patch)
+  y, u, v = _check_planes(planes, block)
+  t, height, width = y.shape
+  per_frame = _frame_offsets(offsets, t, aligned)
+  _check_inside(per_frame, height, width, patch)
+  origins = _block_origins(per_frame, height, width, block)
+  half = block // 2
+  rgb = _mosaics_to_rgb(_gather_blocks(y, origins, block),
+                        _gather_blocks(u, origins // 2, half),
+                        _gather_blocks(v, origins // 2, half), tags, width)
+  gh, gw = per_frame.shape[1:3]
+  cells = np.stack(np.meshgrid(np.arange(gh) * block, np.arange(gw) * block,
+                               indexing="ij"), axis=-1)
+  return crop_fragments(rgb, per_frame - origins + cells, patch=patch)
 
 
 # Upsampling fallback.

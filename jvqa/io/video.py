@@ -1,9 +1,12 @@
 """Reading and writing compressed videos with PyAV (FFmpeg).
 
 ``probe`` reads a video's header, ``decode_frames`` decodes chosen frames to
-RGB, ``encode_frames`` writes RGB frames to a video file. A source is a path or
-the encoded bytes of a file (e.g. from a TFDS record). Every failure, whatever
-FFmpeg's error, is raised as one ``VideoError`` whose message names the file.
+RGB, ``encode_frames`` writes RGB frames to a video file. ``map_frames`` hands
+each chosen frame, as decoded, to a function (which may convert only the
+pixels it needs) and ``decode_planes`` returns yuv420p planes unconverted. A
+source is a path or the encoded bytes of a file (e.g. from a TFDS record).
+Every failure, whatever FFmpeg's error, is raised as one ``VideoError`` whose
+message names the file.
 
 Frame ``i`` is the ``i``-th frame in presentation (timestamp) order, so streams
 with B-frames and streams whose first timestamp is not 0 are indexed as a
@@ -14,15 +17,17 @@ in the container is reported by ``probe`` but never applied.
 import contextlib
 import dataclasses
 import fractions
+import functools
 import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import av
 import numpy as np
 
 from jvqa.errors import VideoError
+from jvqa.io.yuv import YUV420P_FORMATS, ColorTags, Planes
 
 Source = str | os.PathLike | bytes | bytearray | memoryview
 
@@ -160,9 +165,53 @@ def _decode_packets(container, stream) -> Iterator[av.VideoFrame]:
     yield from frames
 
 
-def _to_rgb(frame: av.VideoFrame) -> np.ndarray:
-  """(H, W, 3) uint8 RGB of a decoded frame, converted as FFmpeg does."""
+def frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
+  """(H, W, 3) uint8 RGB of a decoded frame, converted as FFmpeg does.
+
+  FFmpeg's scaler converts with the frame's own colour tags (matrix and
+  range, ``jvqa.io.yuv.ColorTags``); this is the conversion of every RGB
+  frame this module returns.
+  """
   return frame.to_ndarray(format="rgb24")
+
+
+def _rgb_at(position: int, frame: av.VideoFrame) -> np.ndarray:
+  """``frame_to_rgb`` as a ``map_frames`` function (the position is not needed)."""
+  del position
+  return frame_to_rgb(frame)
+
+
+def is_yuv420p(frame: av.VideoFrame) -> bool:
+  """Whether ``frame_planes`` can read ``frame``: 8-bit 4:2:0, even size.
+
+  Frames in other formats (yuv444p, 10-bit, RGB...) or of odd width or height
+  must be converted whole (``frame.to_ndarray(format="rgb24")``); FFmpeg
+  also converts odd-height 4:2:0 frames differently (filtering chroma).
+  """
+  return (frame.format.name in YUV420P_FORMATS and frame.width % 2 == 0
+          and frame.height % 2 == 0
+          and all(plane.line_size > 0 for plane in frame.planes))
+
+
+def frame_planes(frame: av.VideoFrame) -> Planes:
+  """Read-only views (no copy) of a yuv420p frame's Y, U and V planes.
+
+  Args:
+    frame: a decoded frame for which ``is_yuv420p`` holds.
+
+  Returns:
+    ``Y (H, W)``, ``U`` and ``V (H/2, W/2)`` uint8 arrays sharing the frame's
+    memory (rows padded to the planes' line sizes); the colour tags are
+    ``jvqa.io.yuv.ColorTags.of(frame)``.
+  """
+  if not is_yuv420p(frame):
+    raise ValueError(f"not an even-sized yuv420p frame: {frame.format.name} "
+                     f"{frame.width}x{frame.height}")
+  views = []
+  for plane in frame.planes:
+    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    views.append(rows[:, :plane.width])
+  return views[0], views[1], views[2]
 
 
 # --------------------------------------------------------------------------
@@ -465,17 +514,25 @@ def _gather(frames: dict[int, np.ndarray], positions: np.ndarray,
   return out
 
 
-def _decode_by_pts(source, label, index, positions) -> dict[int, np.ndarray]:
-  """Decodes the unique ``positions`` by timestamp, seeking between them."""
+def _decode_by_pts(source, label, index, positions, convert) -> dict[int, Any]:
+  """Decodes the unique ``positions`` by timestamp, seeking between them.
+
+  Returns ``{position: convert(position, frame)}``, ``convert`` called in
+  increasing position order.
+  """
   reader = _SeekingReader(source, label, index)
   try:
-    return {int(p): _to_rgb(reader.frame(int(p))) for p in np.unique(positions)}
+    return {int(p): convert(int(p), reader.frame(int(p)))
+            for p in np.unique(positions)}
   finally:
     reader.close()
 
 
-def _decode_by_count(source, label, positions) -> dict[int, np.ndarray]:
-  """Decodes from the start and picks frames by output order (no timestamps)."""
+def _decode_by_count(source, label, positions, convert) -> dict[int, Any]:
+  """Decodes from the start and picks frames by output order (no timestamps).
+
+  Returns ``{position: convert(position, frame)}`` like ``_decode_by_pts``.
+  """
   wanted = set(int(p) for p in positions)
   frames = {}
   if not wanted:
@@ -484,7 +541,7 @@ def _decode_by_count(source, label, positions) -> dict[int, np.ndarray]:
     stream = _video_stream(container, label)
     for i, frame in enumerate(_decode_packets(container, stream)):
       if i in wanted:
-        frames[i] = _to_rgb(frame)
+        frames[i] = convert(i, frame)
       if len(frames) == len(wanted):
         return frames
   missing = min(wanted - set(frames))
@@ -501,7 +558,7 @@ def _decode_all(source: Source, label: str, index: _FrameIndex) -> np.ndarray:
   with _open(source, label) as container:
     stream = _video_stream(container, label)
     for frame in _decode_packets(container, stream):
-      rgb = _to_rgb(frame)
+      rgb = frame_to_rgb(frame)
       if out is None:
         out = np.empty((index.num_frames,) + rgb.shape, np.uint8)
       if count == index.num_frames:
@@ -549,11 +606,112 @@ def decode_frames(source: Source, indices: Sequence[int] | np.ndarray | None = N
     if indices is None:
       return _decode_all(source, label, index)
     positions = _positions(indices, index, label)
-    if index.pts is None:
-      frames = _decode_by_count(source, label, positions)
-    else:
-      frames = _decode_by_pts(source, label, index, positions)
+    frames = _decode_selected(source, label, index, positions, _rgb_at)
   return _gather(frames, positions, index, label)
+
+
+def _decode_selected(source, label, index, positions, convert) -> dict[int, Any]:
+  """``{position: convert(position, frame)}``, each distinct position decoded once."""
+  if index.pts is None:
+    return _decode_by_count(source, label, positions, convert)
+  return _decode_by_pts(source, label, index, positions, convert)
+
+
+def _map(source, indices, fn, label) -> tuple[list, _FrameIndex]:
+  """``map_frames``'s results, and the frame index it built."""
+  index = _index_source(source, label)
+  if indices is None:
+    indices = np.arange(index.num_frames)
+  with _av_errors(label):
+    positions = _positions(indices, index, label)
+    results = _decode_selected(source, label, index, positions, fn)
+  return [results[int(p)] for p in positions], index
+
+
+def map_frames(source: Source, indices: Sequence[int] | np.ndarray | None,
+               fn: Callable[[int, av.VideoFrame], Any], *,
+               name: str | None = None) -> list:
+  """Calls ``fn(index, frame)`` on chosen frames as decoded, unconverted.
+
+  Frames are found as ``decode_frames`` finds them (an index by demuxing,
+  then seeks to key frames), but instead of converting each to RGB it hands
+  the ``av.VideoFrame`` to ``fn``, which may convert only the pixels it
+  needs. The frame is as decoded: any pixel format (see ``is_yuv420p`` and
+  ``frame_planes``), colour tags as stored (``jvqa.io.yuv.ColorTags``), no
+  rotation applied. ``fn`` should reduce it to what it needs: a frame kept
+  keeps its buffers.
+
+  Args:
+    source: a path, or the encoded bytes of a video file.
+    indices: frame indices in presentation order, in any order, repeats
+      allowed; None means every frame.
+    fn: called once per distinct index, in increasing index order, with the
+      index and its frame. FFmpeg errors it raises become ``VideoError``;
+      other exceptions propagate.
+    name: how to name a bytes source in error messages (default ``<bytes>``).
+
+  Returns:
+    ``fn``'s results in the order of ``indices`` (a repeated index repeats
+    the same object).
+
+  Raises:
+    VideoError: bad or truncated input, or an index out of range.
+  """
+  return _map(source, indices, fn, source_name(source, name))[0]
+
+
+def _copy_planes(position: int, frame: av.VideoFrame, *, label: str):
+  """Copies of a yuv420p frame's planes and its tags (a ``map_frames`` function)."""
+  if not is_yuv420p(frame):
+    raise VideoError(label, f"frame {position} is {frame.format.name} {frame.width}x"
+                     f"{frame.height}, not yuv420p of even size; decode it to RGB "
+                     "with decode_frames")
+  return tuple(np.array(plane) for plane in frame_planes(frame)), ColorTags.of(frame)
+
+
+def _stack_planes(copies: list, index: _FrameIndex, label: str) -> Planes:
+  """Stacks per-frame plane copies; checks that size and tags do not change."""
+  if not copies:
+    height, width = index.shape[:2]
+    shapes = [(0, height, width)] + [(0, height // 2, width // 2)] * 2
+    return tuple(np.zeros(shape, np.uint8) for shape in shapes)
+  first, tags = copies[0]
+  for planes, frame_tags in copies:
+    _check_shape(planes[0], first[0].shape, label)
+    if frame_tags != tags:
+      raise VideoError(label, f"colour tags change within the video: {tags} then {frame_tags}")
+  return tuple(np.stack([planes[k] for planes, _ in copies]) for k in range(3))
+
+
+def decode_planes(source: Source, indices: Sequence[int] | np.ndarray | None = None,
+                  *, name: str | None = None) -> tuple[Planes, ColorTags]:
+  """Decodes frames of a yuv420p video to their Y, U and V planes, unconverted.
+
+  For videos whose frames are 8-bit 4:2:0 of even size (``probe(...).pix_fmt``
+  in ``jvqa.io.yuv.YUV420P_FORMATS``, even width and height); decode others
+  to RGB with ``decode_frames``. Frames are found as in ``decode_frames``.
+
+  Args:
+    source: a path, or the encoded bytes of a video file.
+    indices: frame indices in presentation order, in any order, repeats
+      allowed; None decodes every frame.
+    name: how to name a bytes source in error messages (default ``<bytes>``).
+
+  Returns:
+    ``((Y, U, V), tags)``: uint8 planes ``Y (N, H, W)``, ``U`` and ``V (N,
+    H/2, W/2)`` in the order of ``indices``, and the frames' colour tags,
+    which ``jvqa.io.yuv.yuv420p_planes_to_rgb`` needs to give exactly the
+    RGB of ``decode_frames``.
+
+  Raises:
+    VideoError: as ``decode_frames``; frames that are not even-sized yuv420p,
+      or whose size or colour tags change within the video.
+  """
+  label = source_name(source, name)
+  copies, index = _map(source, indices, functools.partial(_copy_planes, label=label), label)
+  planes = _stack_planes(copies, index, label)
+  tags = copies[0][1] if copies else ColorTags()
+  return planes, tags
 
 
 def iter_frames(source: Source, *, name: str | None = None) -> Iterator[np.ndarray]:
@@ -567,7 +725,7 @@ def iter_frames(source: Source, *, name: str | None = None) -> Iterator[np.ndarr
   with _open(source, label) as container, _av_errors(label):
     for frame in _decode_packets(container, _video_stream(container, label)):
       count += 1
-      yield _to_rgb(frame)
+      yield frame_to_rgb(frame)
   if count == 0:
     raise VideoError(label, "no decodable video frames")
 

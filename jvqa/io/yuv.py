@@ -8,8 +8,12 @@ it. Only the requested frames are read (through a memory map).
 RGB is converted by FFmpeg's scaler through PyAV, exactly as ``decode_frames``
 converts decoded yuv420p frames, so the colours of a raw file and of a
 lossless encode of it agree bit for bit.
+
+``yuv420p_planes_to_rgb`` converts planes that carry a decoded frame's colour
+tags (``ColorTags``: matrix and range), as the fast fragment path needs.
 """
 
+import dataclasses
 import os
 from collections.abc import Sequence
 
@@ -19,6 +23,80 @@ import numpy as np
 from jvqa.errors import VideoError
 
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+# FFmpeg pixel formats of 8-bit planar 4:2:0 YUV (yuvj420p: full range).
+YUV420P_FORMATS = ("yuv420p", "yuvj420p")
+# FFmpeg's AVCOL_SPC_UNSPECIFIED and AVCOL_RANGE_UNSPECIFIED: swscale then
+# converts with BT.601 coefficients, limited range (full range for yuvj420p).
+_UNSPECIFIED_SPACE = 2
+_UNSPECIFIED_RANGE = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ColorTags:
+  """What FFmpeg's YUV -> RGB conversion of a frame depends on besides pixels.
+
+  ``to_ndarray(format="rgb24")`` converts with the frame's own matrix
+  (``colorspace``, e.g. 1 = BT.709) and range (``color_range``, 2 = full);
+  planes cut from a decoded frame must carry its tags to convert identically.
+  (PyAV ignores the transfer and primaries tags unless asked to convert
+  them, so they are not kept.)
+
+  Attributes:
+    pix_fmt: ``"yuv420p"`` or ``"yuvj420p"``.
+    colorspace: FFmpeg ``AVColorSpace`` value (2: unspecified, i.e. BT.601).
+    color_range: FFmpeg ``AVColorRange`` value (0: unspecified, 1: limited,
+      2: full).
+  """
+  pix_fmt: str = "yuv420p"
+  colorspace: int = _UNSPECIFIED_SPACE
+  color_range: int = _UNSPECIFIED_RANGE
+
+  @classmethod
+  def of(cls, frame: av.VideoFrame) -> "ColorTags":
+    """The tags of a decoded frame."""
+    return cls(frame.format.name, int(frame.colorspace), int(frame.color_range))
+
+
+def _fill_plane(plane, data: np.ndarray) -> None:
+  """Copies ``(h, w)`` bytes into a frame plane, whose rows may be padded."""
+  rows = np.ndarray((plane.height, plane.line_size), np.uint8, buffer=plane)
+  rows[:, :plane.width] = data
+
+
+def yuv420p_planes_to_rgb(planes: Planes, tags: ColorTags | None = None, *,
+                          threads: int = 1) -> np.ndarray:
+  """One frame's yuv420p planes -> (H, W, 3) uint8 RGB, converted by FFmpeg.
+
+  With the tags of a decoded frame, any even-aligned block of its planes
+  converts to exactly the pixels of the same block of the frame's own
+  ``to_ndarray(format="rgb24")`` (FFmpeg converts 4:2:0 with even sizes pixel
+  by pixel, each chroma sample shared by its 2x2 luma block).
+
+  Args:
+    planes: ``Y (H, W)``, ``U`` and ``V (H/2, W/2)`` uint8, H and W even.
+    tags: colour tags; default BT.601 limited range (untagged yuv420p).
+    threads: FFmpeg scaler threads; 1 suits small frames (starting a thread
+      pool costs more than converting a few hundred thousand pixels).
+
+  Returns:
+    (H, W, 3) uint8 RGB.
+  """
+  tags = tags or ColorTags()
+  y, u, v = (np.asarray(p) for p in planes)
+  height, width = y.shape
+  if tags.pix_fmt not in YUV420P_FORMATS:
+    raise ValueError(f"pixel format must be one of {YUV420P_FORMATS}, got {tags.pix_fmt!r}")
+  chroma = (height // 2, width // 2)
+  if height % 2 or width % 2 or u.shape != chroma or v.shape != chroma:
+    raise ValueError(f"planes must be Y (H, W), U and V (H/2, W/2) with H and W even; "
+                     f"got {y.shape}, {u.shape}, {v.shape}")
+  frame = av.VideoFrame(width, height, tags.pix_fmt)
+  for plane, data in zip(frame.planes, (y, u, v)):
+    _fill_plane(plane, data)
+  frame.colorspace = tags.colorspace
+  frame.color_range = tags.color_range
+  return frame.to_ndarray(format="rgb24", threads=threads)
 
 
 def _frame_bytes(path: str, width: int, height: int) -> int:
