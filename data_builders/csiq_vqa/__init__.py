@@ -1,0 +1,1 @@
+"""csiq_vqa dataset: the CSIQ Video Quality Database (CSIQ-VQD)."""

@@ -1,0 +1,1 @@
+"""csv_vqa dataset."""

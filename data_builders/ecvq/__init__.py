@@ -1,0 +1,1 @@
+"""ecvq dataset: the ECVQ (CIF) video quality database."""

@@ -1,0 +1,1 @@
+"""epfl_polimi dataset: the EPFL-PoLiMI video quality assessment database."""

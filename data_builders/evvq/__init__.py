@@ -1,0 +1,1 @@
+"""evvq dataset: the EVVQ (VGA) video quality database."""

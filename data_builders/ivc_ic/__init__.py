@@ -1,0 +1,1 @@
+"""ivc_ic dataset: the IRCCyN/IVC Influence Content video (VGA) database."""

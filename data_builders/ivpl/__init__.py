@@ -1,0 +1,1 @@
+"""ivpl dataset: the IVP (CUHK) Subjective Quality Video Database."""

@@ -1,0 +1,1 @@
+"""konvid_1k dataset."""

@@ -1,0 +1,1 @@
+"""live_mobile dataset: the LIVE Mobile Video Quality Database."""

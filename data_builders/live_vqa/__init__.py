@@ -1,0 +1,1 @@
+"""live_vqa dataset: the LIVE Video Quality Database (LIVE-VQA)."""

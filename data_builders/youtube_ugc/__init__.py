@@ -1,0 +1,1 @@
+"""youtube_ugc dataset."""
