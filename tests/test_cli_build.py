@@ -143,3 +143,10 @@ def test_beam_options_without_beam_is_a_clear_error(tmp_path, capsys):
   assert cli.main(["build", "csv_vqa", "--manual_dir", str(DUMMY), "--data_dir",
                    str(tmp_path), "--beam_pipeline_options", "runner=DirectRunner"]) == 2
   assert "needs Apache Beam: pip install 'jvqa[beam]'" in capsys.readouterr().err
+
+
+def test_manual_dir_is_required_only_where_a_builder_needs_one(tmp_path, capsys):
+  assert cli.main(["build", "csv_vqa", "--data_dir", str(tmp_path)]) == 2
+  assert "pass --manual_dir" in capsys.readouterr().err
+  assert cli.main(["build", "demo", "--config", "tiny", "--data_dir", str(tmp_path)]) == 0
+  assert "labelled" in capsys.readouterr().out

@@ -20,9 +20,9 @@ def add_parser(subparsers) -> None:
   parser.add_argument("name", metavar="NAME",
                       help="a dataset under data_builders/, e.g. csv_vqa or lsvq "
                       "(an unknown name lists them all)")
-  parser.add_argument("--manual_dir", "--manual-dir", required=True, metavar="DIR",
-                      help="the folder holding the downloaded files "
-                      "(see the dataset's MANUAL_DOWNLOAD_INSTRUCTIONS)")
+  parser.add_argument("--manual_dir", "--manual-dir", default=None, metavar="DIR",
+                      help="the folder holding the downloaded files (see the dataset's "
+                      "MANUAL_DOWNLOAD_INSTRUCTIONS); not needed for demo")
   parser.add_argument("--data_dir", "--data-dir", metavar="D", default=None,
                       help="where to write the dataset (default: $TFDS_DATA_DIR, "
                       "else TFDS's default, ~/tensorflow_datasets)")

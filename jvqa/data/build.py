@@ -72,12 +72,13 @@ def beam_options(flags: str):
   return options.PipelineOptions(flags=[f"--{flag}" for flag in flags.split(",")])
 
 
-def download_config(manual_dir, *, overwrite: bool = False,
+def download_config(manual_dir=None, *, overwrite: bool = False,
                     max_examples_per_split: int | None = None,
                     beam_pipeline_options: str | None = None) -> tfds.download.DownloadConfig:
   """The ``DownloadConfig`` of a build from the files in ``manual_dir``."""
   config = tfds.download.DownloadConfig(
-      manual_dir=os.fspath(manual_dir), max_examples_per_split=max_examples_per_split)
+      manual_dir=None if manual_dir is None else os.fspath(manual_dir),
+      max_examples_per_split=max_examples_per_split)
   if overwrite:
     config.download_mode = tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS
   if beam_pipeline_options:
@@ -101,20 +102,25 @@ def make_builder(name: str, *, data_dir=None, config: str | None = None):
              data_dir=None if data_dir is None else os.fspath(data_dir))
 
 
-def build(name: str, manual_dir, *, data_dir=None, config: str | None = None,
+def build(name: str, manual_dir=None, *, data_dir=None, config: str | None = None,
           overwrite: bool = False, max_examples_per_split: int | None = None,
           beam_pipeline_options: str | None = None):
   """Builds dataset ``name`` from the files in ``manual_dir``; returns the builder.
 
   An existing build is kept unless ``overwrite``. Raises ConfigError for an
   unknown name or config and InputError for a missing ``manual_dir`` or a
-  label file the builder cannot use.
+  label file the builder cannot use. Builders without
+  ``MANUAL_DOWNLOAD_INSTRUCTIONS`` (e.g. ``demo``) need no ``manual_dir``.
   """
-  if not os.path.isdir(manual_dir):
-    raise InputError(manual_dir, "no such folder (--manual_dir)")
-  if not os.listdir(manual_dir):
-    raise InputError(manual_dir, "empty folder (--manual_dir)")
   builder = make_builder(name, data_dir=data_dir, config=config)
+  if getattr(builder, "MANUAL_DOWNLOAD_INSTRUCTIONS", None) or manual_dir is not None:
+    if manual_dir is None:
+      raise ConfigError(f"dataset {name!r} is built from downloaded files: pass --manual_dir "
+                        "(its MANUAL_DOWNLOAD_INSTRUCTIONS say which)")
+    if not os.path.isdir(manual_dir):
+      raise InputError(manual_dir, "no such folder (--manual_dir)")
+    if not os.listdir(manual_dir):
+      raise InputError(manual_dir, "empty folder (--manual_dir)")
   if builder.is_prepared() and not overwrite:
     log.warning("%s is already built in %s: kept (--overwrite rebuilds it)",
                 builder.info.full_name, builder.data_dir)
