@@ -1,6 +1,7 @@
 """Tests of ``jvqa probe``, run in-process."""
 
 import json
+import os
 
 import numpy as np
 
@@ -54,3 +55,17 @@ def test_missing_path_and_empty_folder(tmp_path, capsys):
   out, err = capsys.readouterr()
   assert out == ""
   assert "missing.mp4: no such file" in err and "no video files" in err
+
+
+def test_folder_search_follows_folder_links_without_looping(tmp_path):
+  from jvqa.io import files
+  real = tmp_path / "real"
+  (real / "deep").mkdir(parents=True)
+  (real / "deep" / "a.mp4").write_bytes(b"x")
+  top = tmp_path / "top"
+  top.mkdir()
+  (top / "linked").symlink_to(real, target_is_directory=True)
+  (real / "deep" / "loop").symlink_to(top, target_is_directory=True)  # a cycle
+  (top / "b.MKV").write_bytes(b"x")
+  found = [os.path.relpath(p, top) for p in files.iter_video_files(str(top))]
+  assert found == ["b.MKV", os.path.join("linked", "deep", "a.mp4")]

@@ -133,11 +133,10 @@ def build(name: str, manual_dir=None, *, data_dir=None, config: str | None = Non
 def video_files(folder) -> Iterator[str]:
   """The video files under ``folder`` (following links), relative to it, sorted."""
   folder = os.fspath(folder)
-  for root, dirs, names in os.walk(folder, followlinks=True):
-    dirs.sort()
-    for name in sorted(names):
-      if files.is_video_name(name):
-        yield os.path.relpath(os.path.join(root, name), folder)
+  if not os.path.isdir(folder):
+    return
+  for path in files.iter_video_files(folder):
+    yield os.path.relpath(path, folder)
 
 
 def skipped_counts(builder) -> dict[str, int]:

@@ -15,11 +15,21 @@ def is_video_name(name: str) -> bool:
 
 
 def iter_video_files(path: str) -> Iterator[str]:
-  """``path`` itself, or the video files under the folder ``path``, sorted."""
+  """``path`` itself, or the video files under the folder ``path``, sorted.
+
+  Symbolic links to folders are followed (datasets are often assembled from
+  links); a link back to a folder already visited is not, so cycles end.
+  """
   if not os.path.isdir(path):
     yield path
     return
-  for root, dirs, names in os.walk(path):
+  seen = set()
+  for root, dirs, names in os.walk(path, followlinks=True):
+    real = os.path.realpath(root)
+    if real in seen:
+      dirs[:] = []
+      continue
+    seen.add(real)
     dirs.sort()
     for name in sorted(names):
       if is_video_name(name):
