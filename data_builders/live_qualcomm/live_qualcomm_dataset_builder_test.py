@@ -28,12 +28,10 @@ def built(tmp_path_factory):
 
 
 def test_split_and_metadata(built):
-  builder, _ = built
-  assert builder.name == "live_qualcomm"
-  assert builder_testing.split_sizes(builder) == {"train": 3}
-  assert dict(builder.info.metadata) == {"score": "mos", "higher_is_better": True,
-                                         "score_range": [0.0, 100.0]}
-  assert "reference" not in builder.info.features
+  assert builder_testing.info_of(built[0]) == (
+      "live_qualcomm", {"train": 3},
+      {"score": "mos", "higher_is_better": True, "score_range": [0.0, 100.0]})
+  assert "reference" not in built[0].info.features
 
 
 def test_examples(built):

@@ -45,3 +45,16 @@ def read_split(builder, split: str) -> list[dict]:
 def split_sizes(builder) -> dict[str, int]:
   """``{split name: number of examples}`` as recorded in the dataset info."""
   return {name: info.num_examples for name, info in builder.info.splits.items()}
+
+
+def info_of(builder) -> tuple[str, dict[str, int], dict]:
+  """``(name, split sizes, metadata)``: what a builder test compares in one assert."""
+  return builder.name, split_sizes(builder), dict(builder.info.metadata)
+
+
+def not_bit_exact(examples, raw_dir, width: int, height: int) -> list[str]:
+  """Names of stored videos that do not decode to their raw YUV file exactly."""
+  from jvqa.io import lossless  # pylint: disable=g-import-not-at-top
+  return [e["name"].decode() for e in examples
+          if not lossless.same_as_raw(e["video"], pathlib.Path(raw_dir) / e["name"].decode(),
+                                      width, height)]
