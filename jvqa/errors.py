@@ -32,3 +32,11 @@ class VideoError(InputError):
 
 class MetricError(JvqaError, ValueError):
   """Scores that no correlation can be computed from (lengths, NaN, constants)."""
+
+
+class ConvertError(InputError):
+  """A PyTorch checkpoint that does not map onto a jvqa model.
+
+  The message names the checkpoint file and the key (missing, left over, or
+  of another shape); a conversion never skips a key silently.
+  """

@@ -31,6 +31,16 @@ def test_installed_versions_are_the_pinned_ones():
     assert importlib.metadata.version(name) == version, name
 
 
+def test_convert_extra_is_installed():
+  # The README's test command installs the convert extra: the parity tests need torch.
+  cfg = configparser.ConfigParser()
+  cfg.read(os.path.join(ROOT, "setup.cfg"))
+  pins = _pins(cfg["options.extras_require"]["convert"])
+  assert pins == {"torch": "2.13.0"}
+  for name, version in pins.items():
+    assert importlib.metadata.version(name).split("+")[0] == version, name
+
+
 def test_tensorflow_is_not_installed():
   assert importlib.util.find_spec("tensorflow") is None
 
@@ -39,7 +49,7 @@ def test_jvqa_command_lists_subcommands():
   out = subprocess.run([sys.executable, "-m", "jvqa", "--help"], capture_output=True, text=True,
                        timeout=60)
   assert out.returncode == 0, out.stderr
-  for command in ("probe", "correlate"):
+  for command in ("probe", "correlate", "build", "distort", "convert"):
     assert command in out.stdout
   script = shutil.which("jvqa", path=os.path.dirname(sys.executable))
   assert script is not None, "the jvqa console script is not installed next to python"

@@ -12,7 +12,7 @@ import sys
 from jvqa.errors import JvqaError
 
 # Subcommand modules, in the order `jvqa --help` lists them.
-_COMMANDS = ("probe", "correlate", "build", "distort")
+_COMMANDS = ("probe", "correlate", "build", "distort", "convert")
 
 
 def build_parser() -> argparse.ArgumentParser:
