@@ -1,7 +1,6 @@
 """Saving and loading model directories; building models by name."""
 
 import json
-import os
 
 import jax
 import jax.numpy as jnp

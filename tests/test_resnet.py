@@ -8,7 +8,7 @@ import pytest
 
 from jvqa.errors import ConvertError
 from jvqa.models import resnet, torch_weights
-from jvqa.models.torch_weights import TorchWeights, param_count
+from jvqa.models.torch_weights import param_count
 
 torch = pytest.importorskip("torch")
 from torch_models import resnet as torch_resnet  # noqa: E402

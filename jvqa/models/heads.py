@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jvqa.models.inits import TORCH_KERNEL_INIT, torch_bias_init
 from jvqa.models.torch_weights import TorchWeights, load_conv_as_linear
 
 
@@ -24,11 +25,11 @@ class VQAHead(nnx.Module):
     self.in_features = in_features
     self.dropout = nnx.Dropout(dropout_rate, rngs=rngs)
     self.fc_hid = nnx.Linear(in_features, hidden_features, dtype=dtype, rngs=rngs,
-                             kernel_init=_torch_conv_init(in_features),
-                             bias_init=_torch_bias_init(in_features))
+                             kernel_init=TORCH_KERNEL_INIT,
+                             bias_init=torch_bias_init(in_features))
     self.fc_last = nnx.Linear(hidden_features, 1, dtype=dtype, rngs=rngs,
-                              kernel_init=_torch_conv_init(hidden_features),
-                              bias_init=_torch_bias_init(hidden_features))
+                              kernel_init=TORCH_KERNEL_INIT,
+                              bias_init=torch_bias_init(hidden_features))
 
   def __call__(self, features: jax.Array) -> jax.Array:
     x = self.dropout(features)
@@ -52,8 +53,8 @@ class ProjectionHead(nnx.Module):
                dtype=jnp.float32, rngs: nnx.Rngs):
     self.in_features = in_features
     self.fc_hid = nnx.Linear(in_features, out_features, dtype=dtype, rngs=rngs,
-                             kernel_init=_torch_conv_init(in_features),
-                             bias_init=_torch_bias_init(in_features))
+                             kernel_init=TORCH_KERNEL_INIT,
+                             bias_init=torch_bias_init(in_features))
 
   def __call__(self, features: jax.Array) -> jax.Array:
     tokens = features.reshape(features.shape[0], -1, features.shape[-1])
@@ -66,16 +67,3 @@ class ProjectionHead(nnx.Module):
   def load_torch(self, w: TorchWeights) -> None:
     load_conv_as_linear(w, "fc_hid", self.fc_hid)
 
-
-def _torch_conv_init(fan_in: int):
-  """PyTorch's default Conv/Linear weight init: U(±1/√fan_in) (kaiming_uniform, a=√5)."""
-  return jax.nn.initializers.variance_scaling(1 / 3, "fan_in", "uniform")
-
-
-def _torch_bias_init(fan_in: int):
-  """PyTorch's default bias init: U(±1/√fan_in)."""
-  bound = 1.0 / fan_in ** 0.5
-
-  def init(key, shape, dtype=jnp.float32):
-    return jax.random.uniform(key, shape, dtype, -bound, bound)
-  return init

@@ -38,24 +38,16 @@ import jax
 import jax.numpy as jnp
 
 from jvqa.models.resnet import ResNet
+from jvqa.models.inits import TORCH_KERNEL_INIT, torch_bias_init
 from jvqa.models.torch_weights import TorchWeights, load_conv
 from jvqa.models.video_resnet import VideoResNet
 
 # Output index → the full-reference metric that head imitates.
 KNOWLEDGE = ("GMSD", "ST-GMSD", "ST-RRED", "MS-SSIM")
-# PyTorch's default Conv2d weight init (kaiming-uniform, a=√5): U(±1/√fan_in).
-TORCH_CONV_KERNEL_INIT = nnx.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
 
 Features = tuple[jax.Array, jax.Array, jax.Array, jax.Array]
 
 
-def torch_conv_bias_init(fan_in: int):
-  """PyTorch's default Conv2d bias init, U(±1/√fan_in)."""
-  bound = 1.0 / fan_in ** 0.5
-
-  def init(key, shape, dtype=jnp.float32):
-    return jax.random.uniform(key, shape, dtype, -bound, bound)
-  return init
 
 
 def grouped_conv(in_features: int, out_features: int, kernel: tuple[int, int], groups: int,
@@ -63,8 +55,8 @@ def grouped_conv(in_features: int, out_features: int, kernel: tuple[int, int], g
   """A Conv2d with bias and ``groups`` contiguous channel groups (no padding)."""
   fan_in = in_features // groups * kernel[0] * kernel[1]
   return nnx.Conv(in_features, out_features, kernel, padding="VALID",
-                  feature_group_count=groups, kernel_init=TORCH_CONV_KERNEL_INIT,
-                  bias_init=torch_conv_bias_init(fan_in), dtype=dtype, rngs=rngs)
+                  feature_group_count=groups, kernel_init=TORCH_KERNEL_INIT,
+                  bias_init=torch_bias_init(fan_in), dtype=dtype, rngs=rngs)
 
 
 def pooled_statistics(f: jax.Array, axes: Sequence[int]) -> jax.Array:

@@ -89,8 +89,3 @@ def build_model(spec: Mapping, *, rngs: nnx.Rngs) -> nnx.Module:
     return vqa()
   return SslVqaModels(regressor=vqa(), distance=backbone())  # "sslvqa"
 
-
-def spec_from_config(config) -> dict:
-  """A model spec from an ml_collections config block (``config.model``)."""
-  spec = config.to_dict() if hasattr(config, "to_dict") else dict(config)
-  return {k: v for k, v in spec.items() if v is not None}

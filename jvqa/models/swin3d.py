@@ -46,6 +46,7 @@ import numpy as np
 
 from jvqa.errors import ConvertError
 from jvqa.models import swin3d_windows as win
+from jvqa.models.inits import TORCH_KERNEL_INIT, torch_bias_init
 from jvqa.models.torch_weights import (TorchWeights, load_conv, load_layer_norm,
                                        load_linear, set_param)
 
@@ -54,18 +55,9 @@ LN_EPSILON = 1e-5
 # raise, leave zeros (SSL-VQA's Kinetics-400 block, ``load_state_dict(strict=
 # False)``), or copy the stage's relative table (FAST-VQA's ``load_swin``).
 FRAGMENT_BIAS_MODES = ("require", "zeros", "copy")
-# PyTorch's default Linear/Conv weight init: kaiming_uniform(a=√5) = U(±1/√fan_in).
-TORCH_KERNEL_INIT = nnx.initializers.variance_scaling(1 / 3, "fan_in", "uniform")
 TABLE_INIT = nnx.initializers.truncated_normal(stddev=0.02, lower=-100.0, upper=100.0)
 
 
-def torch_bias_init(fan_in: int):
-  """PyTorch's default bias init of a Linear/Conv: U(±1/√fan_in)."""
-  bound = 1.0 / math.sqrt(fan_in)
-
-  def init(key, shape, dtype=jnp.float32):
-    return jax.random.uniform(key, shape, dtype, -bound, bound)
-  return init
 
 
 def linear(in_features: int, out_features: int, *, use_bias: bool = True, dtype: Any,
