@@ -8,7 +8,7 @@ workdir and hands over to ``jvqa.jobs.run``, which dispatches on
 import os
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -55,6 +55,8 @@ def main(argv):
   config_file = config_flags.get_config_filename(flags.FLAGS["config"]).split(":", 1)[0]
   if not os.path.isfile(config_file):
     _fail(f"config file {config_file} does not exist")
+  # orbax logs every save at INFO; the jobs print what a user needs.
+  logging.set_verbosity(logging.WARNING)
   from jvqa import jobs
   from jvqa.errors import JvqaError
   try:

@@ -8,6 +8,8 @@ from jvqa.errors import ConfigError
 # job name -> "module:function"; modules are imported only when their job runs.
 JOBS = {
     "preview": "jvqa.preview:run",
+    "sslvqa": "jvqa.train.sslvqa:run",
+    "stvqrl": "jvqa.train.stvqrl:run",
 }
 
 

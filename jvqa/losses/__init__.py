@@ -1,0 +1,31 @@
+"""Losses and scores of ST-VQRL and SSL-VQA, in pure ``jax.numpy``.
+
+- ``mvg``: the NIQE-like multivariate-Gaussian distance between token sets,
+  its similarity exp(−τ·d), pristine statistics and SSL-VQA's Q_D score.
+- ``contrastive``: ST-VQRL's contrastive loss over versions of a scene.
+- ``correlation``: FAST-VQA's ``plcc_loss``.
+- ``transfer``: SSL-VQA's switched knowledge transfer between Q_R and Q_D.
+"""
+
+from jvqa.losses.contrastive import pairwise_distances, stvqrl_contrastive_loss
+from jvqa.losses.correlation import plcc_loss, rank_loss
+from jvqa.losses.mvg import (distance_score, mvg_distance, mvg_params,
+                             mvg_token_distance, pristine_statistics, safe_sqrt,
+                             similarity)
+from jvqa.losses.transfer import TransferLoss, knowledge_transfer_loss
+
+__all__ = [
+    "TransferLoss",
+    "distance_score",
+    "knowledge_transfer_loss",
+    "mvg_distance",
+    "mvg_params",
+    "mvg_token_distance",
+    "pairwise_distances",
+    "plcc_loss",
+    "pristine_statistics",
+    "rank_loss",
+    "safe_sqrt",
+    "similarity",
+    "stvqrl_contrastive_loss",
+]

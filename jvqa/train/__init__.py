@@ -1,0 +1,1 @@
+"""Training: the loop, its state and what a user sees of a run."""
