@@ -41,6 +41,8 @@ def main(argv=None) -> int:
   parser.add_argument("--init", default="", help="an ST-VQRL model dir (default: pretrain once)")
   parser.add_argument("--override", action="append", default=[],
                       help="extra --config.X=V for every run")
+  parser.add_argument("--variants", default="sslvqa,labelled_only",
+                      help="which of sslvqa (with unlabelled) and labelled_only to run")
   parser.add_argument("--json", action="store_true")
   args = parser.parse_args(argv)
   workdir = os.path.abspath(args.workdir)
@@ -51,8 +53,11 @@ def main(argv=None) -> int:
     _launch("configs/stvqrl.py", os.path.join(workdir, "stvqrl"), pretrain)
     init = os.path.join(workdir, "stvqrl", "model")
   results = {}
-  for use_unlabelled in (True, False):
-    name = "sslvqa" if use_unlabelled else "labelled_only"
+  variants = args.variants.split(",")
+  if not set(variants) <= {"sslvqa", "labelled_only"}:
+    parser.error(f"--variants: {args.variants!r}; use sslvqa and/or labelled_only")
+  for name in variants:
+    use_unlabelled = name == "sslvqa"
     for seed in map(int, args.seeds.split(",")):
       run_dir = os.path.join(workdir, f"{name}_seed{seed}")
       if not os.path.isfile(os.path.join(run_dir, "summary.json")):

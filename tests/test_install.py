@@ -49,7 +49,7 @@ def test_jvqa_command_lists_subcommands():
   out = subprocess.run([sys.executable, "-m", "jvqa", "--help"], capture_output=True, text=True,
                        timeout=60)
   assert out.returncode == 0, out.stderr
-  for command in ("probe", "correlate", "build", "distort", "convert"):
+  for command in ("probe", "correlate", "build", "distort", "convert", "fr-metrics"):
     assert command in out.stdout
   script = shutil.which("jvqa", path=os.path.dirname(sys.executable))
   assert script is not None, "the jvqa console script is not installed next to python"

@@ -199,6 +199,16 @@ def test_similarity():
   assert_close(losses.similarity(jnp.asarray(d, jnp.float32), 0.1), np.exp(-0.1 * d))
 
 
+def test_token_set_keeps_each_clip_and_channel():
+  maps = np.arange(2 * 3 * 2 * 2 * 4, dtype=np.float64).reshape(2, 3, 2, 2, 4)
+  tokens = losses.token_set(jnp.asarray(maps, jnp.bfloat16))
+  assert tokens.shape == (2, 12, 4) and tokens.dtype == jnp.float32
+  for b in range(2):
+    # Token (t, h, w) of clip b is the channel vector at that position.
+    expected = np.asarray(jnp.asarray(maps[b], jnp.bfloat16), np.float32).reshape(12, 4)
+    np.testing.assert_array_equal(tokens[b], expected)
+
+
 def test_pristine_statistics_pools_clips_without_gradient():
   rng = np.random.default_rng(7)
   tokens = rand(rng, 3, 10, 5)

@@ -12,7 +12,7 @@ import sys
 from jvqa.errors import JvqaError
 
 # Subcommand modules, in the order `jvqa --help` lists them.
-_COMMANDS = ("probe", "correlate", "build", "distort", "convert")
+_COMMANDS = ("probe", "correlate", "build", "distort", "convert", "fr_metrics")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -131,7 +131,7 @@ def check_kinds(kinds: Iterable[int]) -> tuple[int, ...]:
 
 
 @contextlib.contextmanager
-def _atomic_output(path: str) -> Iterator[str]:
+def atomic_output(path: str) -> Iterator[str]:
   """A temporary path to write; renamed to ``path`` only if the block succeeds."""
   os.makedirs(os.path.dirname(path), exist_ok=True)
   partial = path + ".part"
@@ -160,7 +160,7 @@ def _rate(stream) -> fractions.Fraction:
   raise ValueError("no frame rate")
 
 
-class _Decoder:
+class Decoder:
   """Streams a source's video frames, in presentation order, as ``av.VideoFrame``.
 
   ``frames()`` raises ``VideoError`` when fewer or more frames decode than
@@ -188,7 +188,7 @@ class _Decoder:
       self._container.close()
       self._container = None
 
-  def __enter__(self) -> "_Decoder":
+  def __enter__(self) -> "Decoder":
     return self
 
   def __exit__(self, *exc) -> None:
@@ -237,7 +237,7 @@ def _encoder_pix_fmt(codec: str, pix_fmt: str, width: int, height: int) -> str:
   return (fitting or candidates or [pix_fmt])[0]
 
 
-class _Mp4Writer:
+class Mp4Writer:
   """Encodes frames to an .mp4 file at a constant rate (frame i at i / rate).
 
   The stream is opened on the first frame: its size, and its colour tags
@@ -292,7 +292,7 @@ class _Mp4Writer:
       self._container.close()
       self._container = None
 
-  def __enter__(self) -> "_Mp4Writer":
+  def __enter__(self) -> "Mp4Writer":
     return self
 
   def __exit__(self, exc_type, *exc) -> None:
@@ -304,7 +304,7 @@ class _Mp4Writer:
 
 
 @contextlib.contextmanager
-def _ffmpeg_errors(label: str, what: str):
+def ffmpeg_errors(label: str, what: str):
   """Turns FFmpeg errors raised in the block into ``VideoError`` naming ``label``."""
   try:
     yield
@@ -318,7 +318,7 @@ def _ffmpeg_errors(label: str, what: str):
 # The four families.
 
 
-def _mpeg2_codes_rate(rate: fractions.Fraction) -> bool:
+def mpeg2_codes_rate(rate: fractions.Fraction) -> bool:
   """Whether MPEG-2 headers can state ``rate`` exactly (standard rate × n/d)."""
   bases = (fractions.Fraction(24000, 1001), 24, 25, fractions.Fraction(30000, 1001),
            30, 50, fractions.Fraction(60000, 1001), 60)
@@ -332,7 +332,7 @@ def _compression_options(params: dict, rate: fractions.Fraction) -> dict:
     return {"crf": params["crf"], "preset": params["preset"]}
   q = max(params["qscale"], params["qmin"])
   options = {"flags": "+qscale", "qmin": q, "qmax": q}
-  if not _mpeg2_codes_rate(rate):
+  if not mpeg2_codes_rate(rate):
     # The mp4 timestamps carry the true rate; the MPEG-2 header states the nearest.
     options["strict"] = "experimental"
   return options
@@ -340,10 +340,10 @@ def _compression_options(params: dict, rate: fractions.Fraction) -> dict:
 
 def _compress(src: str, dst: str, params: dict, info: video.VideoInfo) -> None:
   """Re-encodes every decoded frame of ``src`` with MPEG-2 or x264."""
-  with _Decoder(src, info.num_frames) as decoder, _ffmpeg_errors(src, params["codec"]):
+  with Decoder(src, info.num_frames) as decoder, ffmpeg_errors(src, params["codec"]):
     options = _compression_options(params, decoder.rate)
-    with _Mp4Writer(dst, params["codec"], decoder.rate, options=options,
-                    rotation=info.rotation) as out:
+    with Mp4Writer(dst, params["codec"], decoder.rate, options=options,
+                   rotation=info.rotation) as out:
       for frame in decoder.frames():
         out.write(frame)
 
@@ -368,17 +368,17 @@ def _blur_batch(frames: list[av.VideoFrame], levels: int) -> list[av.VideoFrame]
 
 
 def _encoder_writer(dst: str, rate: fractions.Fraction, encoder: dict,
-                    info: video.VideoInfo) -> _Mp4Writer:
+                    info: video.VideoInfo) -> Mp4Writer:
   """A writer with the ``encoder`` settings of a blur or frame-rate kind."""
-  return _Mp4Writer(dst, encoder["codec"], rate, pix_fmt=encoder["pix_fmt"],
-                    options={"crf": encoder["crf"], "preset": encoder["preset"]},
-                    rotation=info.rotation)
+  return Mp4Writer(dst, encoder["codec"], rate, pix_fmt=encoder["pix_fmt"],
+                   options={"crf": encoder["crf"], "preset": encoder["preset"]},
+                   rotation=info.rotation)
 
 
 def _blur(src: str, dst: str, params: dict, info: video.VideoInfo) -> None:
   """Blurs every RGB frame of ``src`` with a Gaussian pyramid and re-encodes it."""
   levels = params["pyramid_levels"]
-  with _Decoder(src, info.num_frames) as decoder, _ffmpeg_errors(src, "blur"):
+  with Decoder(src, info.num_frames) as decoder, ffmpeg_errors(src, "blur"):
     with _encoder_writer(dst, decoder.rate, params["encoder"], info) as out:
       for batch in _batches(decoder.frames(), _BLUR_BATCH):
         for blurred in _blur_batch(batch, levels):
@@ -435,7 +435,7 @@ def _interpolation_graph(frame: av.VideoFrame, low_rate: int,
   return graph
 
 
-def _drain(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
+def drain(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
   """The frames the graph has ready."""
   while True:
     try:
@@ -461,13 +461,13 @@ def _interpolated(frames: Iterable[av.VideoFrame], keep: np.ndarray, low_rate: i
     frame.pts, frame.time_base, frame.duration = int(np.searchsorted(keep, i)), step, 1
     graph.push(frame)
     pending.append(frame)
-    for out in _drain(graph):
+    for out in drain(graph):
       last_time = out.time
       yield out
     pending = [f for f in pending if f.time > last_time]
   if graph is not None:
     graph.push(None)
-    for out in _drain(graph):
+    for out in drain(graph):
       last_time = out.time
       yield out
   yield from (f for f in pending if f.time > last_time)
@@ -502,7 +502,7 @@ def _frame_rate(src: str, dst: str, params: dict, info: video.VideoInfo) -> None
   is the interpolated frame nearest to instant ``m / fps``.
   """
   encoder, num_frames = params["encoder"], info.num_frames
-  with _Decoder(src, num_frames) as decoder, _ffmpeg_errors(src, "minterpolate"):
+  with Decoder(src, num_frames) as decoder, ffmpeg_errors(src, "minterpolate"):
     low_rate = reduced_rate(decoder.rate, params["divisor"])
     keep = kept_frames(num_frames, decoder.rate, low_rate)
     interpolated = _interpolated(decoder.frames(), keep, low_rate, encoder["pix_fmt"])
@@ -534,7 +534,7 @@ def make_version(k: int, src: str | os.PathLike, dst: str | os.PathLike, *,
   """
   src, dst = os.fspath(src), os.fspath(dst)
   distortion = DISTORTIONS[k]
-  with _atomic_output(dst) as partial:
+  with atomic_output(dst) as partial:
     if distortion.family == "reference":
       shutil.copyfile(src, partial)
       return
@@ -558,8 +558,8 @@ def _entry(k: int, src: str, info: video.VideoInfo) -> dict:
   }
 
 
-def _check_like_reference(path: str, info: video.VideoInfo,
-                          reference: video.VideoInfo) -> None:
+def check_like_reference(path: str, info: video.VideoInfo,
+                         reference: video.VideoInfo) -> None:
   """Raises if a version's size, frame count or rotation differs from the reference's."""
   got = (info.width, info.height, info.num_frames, info.rotation)
   want = (reference.width, reference.height, reference.num_frames, reference.rotation)
@@ -600,7 +600,7 @@ def distort_video(src: str | os.PathLike, out_dir: str | os.PathLike, *,
         make_version(k, src, path, info=reference)
         written.append(path)
       info = reference if k == 0 else video.probe(path)
-      _check_like_reference(path, info, reference)
+      check_like_reference(path, info, reference)
       entries[k] = _entry(k, src, info)
   except JvqaError:
     for path in written:

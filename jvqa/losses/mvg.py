@@ -122,6 +122,11 @@ def similarity(distance: jax.Array, tau: float) -> jax.Array:
   return jnp.exp(-tau * distance)
 
 
+def token_set(features: jax.Array) -> jax.Array:
+  """(B, T, H, W, D) feature maps -> (B, T·H·W, D) float32 token sets, one per clip."""
+  return features.reshape(features.shape[0], -1, features.shape[-1]).astype(jnp.float32)
+
+
 @jax.jit
 def pristine_statistics(tokens: jax.Array) -> tuple[jax.Array, jax.Array]:
   """Mean and covariance of pristine clips' tokens pooled into one distribution.

@@ -20,7 +20,7 @@ import numpy as np
 
 from jvqa.data import pipeline
 from jvqa.data.items import Fragments
-from jvqa.losses import distance_score
+from jvqa.losses import distance_score, token_set
 from jvqa.train import report, sources
 from jvqa.train import state as state_lib
 
@@ -33,17 +33,14 @@ def _flat(video: jax.Array) -> tuple[jax.Array, int, int]:
   return pipeline.normalize(video.reshape(b * c, *video.shape[2:])), b, c
 
 
-def _tokens(features: jax.Array) -> jax.Array:
-  return features.reshape(features.shape[0], -1, features.shape[-1]).astype(jnp.float32)
-
-
 def pristine_statistics(model: state_lib.Model, params, clips: np.ndarray, *,
                         batch_size: int) -> tuple[jax.Array, jax.Array]:
   """Mean and unbiased covariance of the tokens of every pristine clip (Q_D, eval mode).
 
   Accumulated in float64 on the host, batch by batch, so any number of clips fits.
   """
-  fn = jax.jit(lambda p, x: _tokens(state_lib.bind(model, p).distance(pipeline.normalize(x))))
+  fn = jax.jit(
+      lambda p, x: token_set(state_lib.bind(model, p).distance(pipeline.normalize(x))))
   n, total, outer = 0, None, None
   for start in range(0, len(clips), batch_size):
     chunk = clips[start:start + batch_size]
@@ -66,7 +63,7 @@ def score(model: state_lib.Model, params, stream, mu_p, cov_p, *, tau: float,
     x, b, c = _flat(video)
     net = state_lib.bind(model, params)
     r = net.regressor(x).reshape(b, c).mean(1)
-    d = distance_score(_tokens(net.distance(x)), mu_p, cov_p, tau=tau, eps=eps)
+    d = distance_score(token_set(net.distance(x)), mu_p, cov_p, tau=tau, eps=eps)
     return r, d.reshape(b, c).mean(1)
 
   out = {"names": [], "mos": [], "regressor": [], "distance": []}

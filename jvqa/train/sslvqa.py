@@ -33,7 +33,7 @@ from jvqa.data import pipeline, scenes as scenes_lib
 from jvqa.data.items import Fragments
 from jvqa.errors import ConfigError
 from jvqa.losses import (distance_score, knowledge_transfer_loss, plcc_loss,
-                         pristine_statistics, rank_loss)
+                         pristine_statistics, rank_loss, token_set)
 from jvqa.models import registry, store
 from jvqa.train import evaluate, loop, report, sources
 from jvqa.train import state as state_lib
@@ -69,11 +69,6 @@ def optimizer(config, params) -> optax.GradientTransformation:
       {"regressor/head": "head"}, "backbone")
 
 
-def _tokens(features: jax.Array) -> jax.Array:
-  """(B, T, H, W, C) maps -> (B, T*H*W, C) token sets."""
-  return features.reshape(features.shape[0], -1, features.shape[-1]).astype(jnp.float32)
-
-
 def train_step(model: state_lib.Model, tx, lr_fn, opts: LossOptions,
                state: state_lib.TrainState, batch: dict, rng: jax.Array):
   """One update of both models; pure in ``(state, batch, rng)``."""
@@ -89,7 +84,7 @@ def train_step(model: state_lib.Model, tx, lr_fn, opts: LossOptions,
   def loss_fn(params):
     net = state_lib.bind(model, params, rng)
     r = net.regressor(clips)
-    tokens = _tokens(net.distance(jnp.concatenate([clips, pristine])))
+    tokens = token_set(net.distance(jnp.concatenate([clips, pristine])))
     mu_p, cov_p = pristine_statistics(tokens[clips.shape[0]:])
     d = distance_score(tokens[:clips.shape[0]], mu_p, cov_p, tau=opts.tau, eps=opts.eps)
     r_parts = [r[i * nb:(i + 1) * nb] for i in range(len(views))]
