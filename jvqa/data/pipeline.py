@@ -257,8 +257,8 @@ def _this_process(ds: grain.MapDataset) -> grain.MapDataset:
   return ds[jax.process_index()::jax.process_count()]
 
 
-def _training(elements: Sequence, item, *, seed: int,
-              num_epochs: int | None) -> grain.MapDataset:
+def training_dataset(elements: Sequence, item, *, seed: int,
+                     num_epochs: int | None) -> grain.MapDataset:
   """Shuffled, repeated elements mapped by ``item`` (seeded per position)."""
   ds = grain.MapDataset.source(elements).seed(seed).shuffle()
   ds = ds.repeat(num_epochs).random_map(item)
@@ -292,8 +292,8 @@ def _stream(it: grain.IterDataset, *, mesh: Mesh | None,
   return Stream(it, num_batches=num_batches)
 
 
-def _batched(ds: grain.MapDataset, *, batch_size: int, mesh: Mesh | None,
-             keys: Iterable[str], options: LoaderOptions) -> Stream:
+def batched_stream(ds: grain.MapDataset, *, batch_size: int, mesh: Mesh | None,
+                   keys: Iterable[str], options: LoaderOptions) -> Stream:
   """Skips failures, batches (dropping a last partial batch), places."""
   it = _SkipFailed(_elements(ds, options))
   it = it.batch(_local_batch_size(batch_size, mesh), drop_remainder=True)
@@ -336,11 +336,11 @@ def labelled(source, *, batch_size: int, seed: int,
   """
   item = items.ClipItem(clip_len=clip_len, frame_interval=frame_interval,
                         fragments=fragments, views=views, mos_scale=mos_scale)
-  ds = _training(_records(source, indices), item, seed=seed,
-                 num_epochs=num_epochs)
+  ds = training_dataset(_records(source, indices), item, seed=seed,
+                        num_epochs=num_epochs)
   keys = ("view1", "view2", "video", "mos")
-  return _batched(ds, batch_size=batch_size, mesh=mesh, keys=keys,
-                  options=options)
+  return batched_stream(ds, batch_size=batch_size, mesh=mesh, keys=keys,
+                        options=options)
 
 
 def unlabelled(source, *, batch_size: int, seed: int,
@@ -355,9 +355,9 @@ def unlabelled(source, *, batch_size: int, seed: int,
   """
   item = items.ClipItem(clip_len=clip_len, frame_interval=frame_interval,
                         fragments=fragments, views=views, with_mos=False)
-  ds = _training(_records(source, indices), item, seed=seed, num_epochs=None)
-  return _batched(ds, batch_size=batch_size, mesh=mesh,
-                  keys=("view1", "view2", "video"), options=options)
+  ds = training_dataset(_records(source, indices), item, seed=seed, num_epochs=None)
+  return batched_stream(ds, batch_size=batch_size, mesh=mesh,
+                        keys=("view1", "view2", "video"), options=options)
 
 
 def scenes(source, *, batch_size: int, seed: int, mesh: Mesh | None = None,
@@ -405,9 +405,9 @@ def scenes(source, *, batch_size: int, seed: int, mesh: Mesh | None = None,
   item = items.SceneItem(source, k=k, clip_len=clip_len,
                          frame_interval=frame_interval, num_clips=num_clips,
                          frame_margin=frame_margin, fragments=fragments)
-  ds = _training(groups, item, seed=seed, num_epochs=num_epochs)
-  return _batched(ds, batch_size=batch_size, mesh=mesh, keys=("video",),
-                  options=options)
+  ds = training_dataset(groups, item, seed=seed, num_epochs=num_epochs)
+  return batched_stream(ds, batch_size=batch_size, mesh=mesh, keys=("video",),
+                        options=options)
 
 
 def evaluation(source, *, batch_size: int, seed: int = 0,
