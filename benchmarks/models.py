@@ -13,8 +13,10 @@ with the same weights copied over so both compute the same function) in eager
 mode, ``torch.no_grad`` for the forward. The backward pass is that of
 mean(output²) w.r.t. all parameters, both in eval mode (no dropout, BN with
 running statistics). It prints the median of --repeats calls per framework and
-the ratio PyTorch / jvqa; on a GPU it also reports bf16 step time and MFU
-(FLOPs from XLA's cost analysis over the device's peak).
+the ratio PyTorch / jvqa; after one warm-up call each, the two frameworks take
+turns call by call, so that a shared machine's drifting load hits both alike.
+On a GPU it also reports bf16 step time and MFU (FLOPs from XLA's cost analysis
+over the device's peak).
 
   python benchmarks/models.py [--models swin3d,heke_r2p1d] [--repeats 5] [--json out.json]
 """
@@ -75,16 +77,8 @@ def _torch_input(x: np.ndarray, name: str):
   return (t.permute(0, 4, 1, 2, 3).contiguous(),)
 
 
-def _median_time(fn, repeats: int) -> float:
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
-
-
-def bench_jax(spec: dict, state_dict, x: np.ndarray, repeats: int, dtype=jnp.float32) -> dict:
+def bench_jax(spec: dict, state_dict, x: np.ndarray, dtype=jnp.float32) -> tuple[dict, dict]:
+  """(compile times and FLOPs, {"forward", "forward_backward": warmed-up timed call})."""
   kwargs_key = "backbone_kwargs" if "backbone" in spec else "kwargs"
   spec = {**spec, kwargs_key: {"dtype": dtype}} if dtype != jnp.float32 else spec
   model = registry.build_model(spec, rngs=nnx.Rngs(0))
@@ -105,7 +99,7 @@ def bench_jax(spec: dict, state_dict, x: np.ndarray, repeats: int, dtype=jnp.flo
 
   fwd = jax.jit(forward)
   fwd_bwd = jax.jit(jax.value_and_grad(loss))
-  result = {}
+  result, calls = {}, {}
   for label, fn in (("forward", fwd), ("forward_backward", fwd_bwd)):
     start = time.perf_counter()
     compiled = fn.lower(params, x).compile()
@@ -113,13 +107,13 @@ def bench_jax(spec: dict, state_dict, x: np.ndarray, repeats: int, dtype=jnp.flo
     cost = compiled.cost_analysis()
     cost = cost[0] if isinstance(cost, list) else cost
     result[f"{label}_flops"] = float((cost or {}).get("flops", float("nan")))
-    jax.block_until_ready(compiled(params, x))
-    result[f"{label}_s"] = _median_time(lambda: jax.block_until_ready(compiled(params, x)),
-                                        repeats)
-  return result
+    calls[label] = lambda c=compiled: jax.block_until_ready(c(params, x))
+    calls[label]()  # warm-up
+  return result, calls
 
 
-def bench_torch(module, x: np.ndarray, name: str, repeats: int) -> dict:
+def bench_torch(module, x: np.ndarray, name: str) -> dict:
+  """{"forward", "forward_backward": warmed-up timed call} of the PyTorch module."""
   import torch
   module.eval()
   inputs = _torch_input(x, name)
@@ -136,8 +130,24 @@ def bench_torch(module, x: np.ndarray, name: str, repeats: int) -> dict:
 
   forward()  # warm-up (oneDNN primitive creation)
   forward_backward()
-  return {"forward_s": _median_time(forward, repeats),
-          "forward_backward_s": _median_time(forward_backward, repeats)}
+  return {"forward": forward, "forward_backward": forward_backward}
+
+
+def time_alternating(calls: dict[str, dict], repeats: int) -> dict[str, dict]:
+  """Median seconds of each framework's calls, the frameworks taking turns call by call.
+
+  On a shared machine the load drifts over minutes; alternating exposes both
+  frameworks to the same drift, so their ratio is steadier than their times.
+  """
+  times = {fw: {label: [] for label in c} for fw, c in calls.items()}
+  for label in ("forward", "forward_backward"):
+    for _ in range(repeats):
+      for fw, c in calls.items():
+        start = time.perf_counter()
+        c[label]()
+        times[fw][label].append(time.perf_counter() - start)
+  return {fw: {f"{label}_s": statistics.median(t) for label, t in ts.items()}
+          for fw, ts in times.items()}
 
 
 def main():
@@ -158,15 +168,21 @@ def main():
     x = np.random.default_rng(0).normal(size=(args.batch, t, h, w, 3)).astype(np.float32)
     row = {"input": [args.batch, t, h, w, 3]}
     state_dict = None if args.no_torch else ref.state_dict()
-    row["jvqa"] = bench_jax(spec, state_dict, x, args.repeats)
+    row["jvqa"], calls = bench_jax(spec, state_dict, x)
+    calls = {"jvqa": calls}
     if not args.no_torch and not on_gpu:
       import torch
       torch.set_num_threads(os.cpu_count())
-      row["torch"] = bench_torch(ref, x, name, args.repeats)
+      calls["torch"] = bench_torch(ref, x, name)
+    medians = time_alternating(calls, args.repeats)
+    row["jvqa"].update(medians["jvqa"])
+    if "torch" in medians:
+      row["torch"] = medians["torch"]
       for k in ("forward_s", "forward_backward_s"):
         row[f"torch_over_jvqa_{k[:-2]}"] = row["torch"][k] / row["jvqa"][k]
     if on_gpu:
-      row["jvqa_bf16"] = bench_jax(spec, state_dict, x, args.repeats, dtype=jnp.bfloat16)
+      bf16, bf16_calls = bench_jax(spec, state_dict, x, dtype=jnp.bfloat16)
+      row["jvqa_bf16"] = {**bf16, **time_alternating({"b": bf16_calls}, args.repeats)["b"]}
       peak = next((v for k, v in PEAK_BF16.items() if k in device.device_kind), None)
       if peak:
         b = row["jvqa_bf16"]

@@ -170,32 +170,45 @@ class WindowAttention3D(nnx.Module):
     """
     b, nw, n, c = x.shape
     heads = self.num_heads
-    qkv = self.qkv(x).reshape(b, nw, n, 3, heads, c // heads)
-    q, k, v = (qkv[:, :, :, i].transpose(1, 0, 3, 2, 4) for i in range(3))  # nW B nH N d
+    # One transpose to (qkv, window, batch·head, token, channel): every window's
+    # heads are then contiguous batches of the attention products.
+    qkv = self.qkv(x).reshape(b, nw, n, 3, heads, c // heads).transpose(3, 1, 0, 4, 2, 5)
+    qkv = qkv.reshape(3, nw, b * heads, n, c // heads)
+    q, k, v = qkv[0] * jnp.asarray(self.scale, qkv.dtype), qkv[1], qkv[2]
     bias, gate_scale = self.position_bias(n)
-    chunk = _divisor_chunk(nw, b * heads * n * n * 4)
+    # Float labels and coordinates: the mask and gate are then float arithmetic that
+    # XLA's CPU backend fuses into the logits kernel (integer ops made their own pass).
+    coords = jnp.asarray(fragments, jnp.float32)
+    labels = None if regions is None else jnp.asarray(regions, jnp.float32)
 
-    def windows(args):
-      """A chunk of windows: (chunk, B, nH, N, d) → same; its bias, mask and gate in cache."""
-      q, k, v, coords, labels = args
-      logits = jnp.einsum("wbhnd,wbhmd->wbhnm", q * self.scale, k).astype(jnp.float32)
-      logits = logits + bias
+    def attend(q, k, v, coords, labels):
+      """Windows ``(w, B·nH, N, d)`` → same; bias, gate and mask added to the logits."""
+      w = q.shape[0]
+      logits = jnp.einsum("whnd,whmd->whnm", q, k).astype(jnp.float32)
+      logits = logits.reshape(w, b, heads, n, n) + bias
       if gate_scale is not None:
         logits = logits + win.pairwise_l1(coords, jnp)[:, None, None] * gate_scale
       if labels is not None:
         logits = logits + win.pairwise_mask(labels, jnp)[:, None, None]
-      attn = jax.nn.softmax(logits, axis=-1).astype(self.dtype)
-      return jnp.einsum("wbhnm,wbhmd->wbhnd", attn, v)
+      logits = logits.reshape(w, b * heads, n, n)
+      # Softmax normalised after the product: (N × d) divisions instead of (N × N).
+      weights = jnp.exp(logits - jnp.max(logits, axis=-1, keepdims=True))
+      out = jnp.einsum("whnm,whmd->whnd", weights.astype(self.dtype), v)
+      return (out / jnp.sum(weights, axis=-1, keepdims=True)).astype(self.dtype)
 
-    def split(a):
-      return None if a is None else jnp.asarray(a).reshape(nw // chunk, chunk, *a.shape[1:])
-
+    chunk = _divisor_chunk(nw, b * heads * n * n * 4)
     if chunk == nw:
-      out = windows((q, k, v, fragments, regions))
+      out = attend(q, k, v, coords, labels)
     else:  # On a CPU: windows in cache-sized chunks (see CPU_CHUNK_BYTES).
-      out = jax.lax.map(windows, tuple(map(split, (q, k, v, fragments, regions))))
-      out = out.reshape(nw, *out.shape[2:])
-    out = out.transpose(1, 0, 3, 2, 4).reshape(b, nw, n, c)
+      def step(i, out):
+        """Chunk ``i``; its result overwrites its own queries (read first), so the loop
+        needs no output buffer of its own."""
+        take = lambda a: None if a is None else jax.lax.dynamic_slice_in_dim(a, i * chunk, chunk)
+        result = attend(take(out), take(k), take(v), take(coords), take(labels))
+        return jax.lax.dynamic_update_slice_in_dim(out, result, i * chunk, 0)
+
+      out = jax.lax.fori_loop(0, nw // chunk, step, q)
+    out = out.reshape(nw, b, heads, n, c // heads).transpose(1, 0, 3, 2, 4).reshape(b, nw, n, c)
     return self.proj(out)
 
   def load_torch(self, w: TorchWeights, fragment_bias: str) -> None:

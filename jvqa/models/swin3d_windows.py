@@ -107,9 +107,13 @@ def shift_regions(padded: Size3, window: Size3, shift: Size3) -> np.ndarray:
 
 
 def pairwise_mask(regions, xp=np):
-  """``(nW, N)`` region labels → ``(nW, N, N)`` float32 logits 0 / −100."""
-  same = regions[:, :, None] == regions[:, None, :]
-  return xp.where(same, xp.float32(0.0), xp.float32(MASK_VALUE))
+  """``(nW, N)`` region labels → ``(nW, N, N)`` float32 logits 0 / −100.
+
+  Written as float arithmetic (−100 · min(|Δlabel|, 1), exact for integer labels)
+  rather than compare-and-select, so that the model's XLA CPU kernel fuses it.
+  """
+  r = xp.asarray(regions, xp.float32)
+  return xp.float32(MASK_VALUE) * xp.minimum(xp.abs(r[:, :, None] - r[:, None, :]), xp.float32(1))
 
 
 def shift_mask(padded: Size3, window: Size3, shift: Size3) -> np.ndarray:
@@ -145,12 +149,17 @@ def fragment_coords(padded: Size3, window: Size3, shift: Size3) -> np.ndarray:
 
 
 def pairwise_l1(coords, xp=np):
-  """``(nW, N, K)`` coordinates → ``(nW, N, N)`` float32 L1 distances."""
+  """``(nW, N, K)`` coordinates → ``(nW, N, N)`` float32 L1 distances.
+
+  Computed in float32 (exact for the small integer coordinates here), which the
+  model's XLA CPU kernel fuses; integer ops made a pass of their own.
+  """
+  coords = xp.asarray(coords, xp.float32)
   total = 0
   for k in range(coords.shape[-1]):
     c = coords[..., k]
     total = total + xp.abs(c[:, None, :] - c[:, :, None])
-  return total.astype(xp.float32)
+  return total
 
 
 def fragment_gate(padded: Size3, window: Size3, shift: Size3) -> np.ndarray:
