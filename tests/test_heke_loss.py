@@ -68,3 +68,18 @@ def test_gradient_matches_finite_differences_and_is_finite_where_heads_agree():
 def test_shapes_are_checked():
   with pytest.raises(ValueError, match="must both be"):
     knowledge_ensemble_loss(np.zeros((2, 4)), np.zeros((2, 3)))
+
+
+def test_nan_labels_are_left_out_of_their_head_with_no_gradient():
+  pred, labels = _data(b=6, seed=3)
+  labels = labels.copy()
+  labels[[1, 4], 3] = np.nan  # MS-SSIM undefined for two clips
+  labels[2, 0] = np.nan
+  got = knowledge_fit_loss(jnp.asarray(pred), jnp.asarray(labels))
+  expected = sum(_smooth_l1(pred[np.isfinite(labels[:, k]), k],
+                            labels[np.isfinite(labels[:, k]), k]) for k in range(4))
+  np.testing.assert_allclose(float(got), expected, rtol=1e-5)
+  grad = jax.grad(lambda p: knowledge_fit_loss(p, jnp.asarray(labels)))(jnp.asarray(pred))
+  assert np.all(np.isfinite(grad))
+  np.testing.assert_array_equal(np.asarray(grad)[[1, 4], 3], 0.0)
+  np.testing.assert_array_equal(np.asarray(grad)[2, 0], 0.0)

@@ -110,10 +110,14 @@ def build(name: str, manual_dir=None, *, data_dir=None, config: str | None = Non
   An existing build is kept unless ``overwrite``. Raises ConfigError for an
   unknown name or config and InputError for a missing ``manual_dir`` or a
   label file the builder cannot use. Builders without
-  ``MANUAL_DOWNLOAD_INSTRUCTIONS`` (e.g. ``demo``) need no ``manual_dir``.
+  ``MANUAL_DOWNLOAD_INSTRUCTIONS`` (e.g. ``demo``), or whose
+  ``needs_manual_dir()`` says so for the chosen config (``well_set/demo``),
+  need no ``manual_dir``.
   """
   builder = make_builder(name, data_dir=data_dir, config=config)
-  if getattr(builder, "MANUAL_DOWNLOAD_INSTRUCTIONS", None) or manual_dir is not None:
+  needs = getattr(builder, "needs_manual_dir",
+                  lambda: bool(getattr(builder, "MANUAL_DOWNLOAD_INSTRUCTIONS", None)))()
+  if needs or manual_dir is not None:
     if manual_dir is None:
       raise ConfigError(f"dataset {name!r} is built from downloaded files: pass --manual_dir "
                         "(its MANUAL_DOWNLOAD_INSTRUCTIONS say which)")

@@ -21,9 +21,18 @@ from jvqa.losses.mvg import safe_sqrt
 
 
 def knowledge_fit_loss(pred: jax.Array, labels: jax.Array) -> jax.Array:
-  """Σ over heads of SmoothL1(β=1) averaged over the batch; ``pred``, ``labels`` (B, K)."""
+  """Σ over heads of SmoothL1(β=1) averaged over the batch; ``pred``, ``labels`` (B, K).
+
+  A NaN label (MS-SSIM is undefined where a contrast-structure term goes
+  negative) is left out: each head averages over its valid labels only, and
+  the missing ones give no gradient. With every label valid this is exactly
+  the original's mean over the batch.
+  """
+  valid = jnp.isfinite(labels)
   # SmoothL1 with beta 1 is the Huber loss with delta 1.
-  return optax.huber_loss(pred, labels, delta=1.0).mean(axis=0).sum()
+  per_sample = optax.huber_loss(pred, jnp.where(valid, labels, pred), delta=1.0)
+  count = jnp.maximum(valid.sum(axis=0), 1)
+  return (jnp.where(valid, per_sample, 0.0).sum(axis=0) / count).sum()
 
 
 def ensemble_diversity(pred: jax.Array) -> jax.Array:

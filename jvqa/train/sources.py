@@ -1,6 +1,8 @@
 """The record sources a training config names: ``"<dataset>:<split>"`` strings.
 
-``demo`` is built on first use (``jvqa.data.demo.ensure_demo``); any other
+``demo`` and ``well_set/demo`` (HEKE's weak-label demo corpus; also their
+``tiny`` configs) are built on first use (``jvqa.data.demo.ensure_demo``,
+``jvqa.data.well_set.ensure_well_set_demo``); any other
 dataset must have been built with ``jvqa build NAME`` into the same TFDS
 data dir. Sources are ``tfds`` ArrayRecord data sources (random access, no
 TensorFlow).
@@ -27,9 +29,12 @@ def parse(name_split: str) -> tuple[str, str, str | None]:
 
 @functools.lru_cache(maxsize=None)
 def _builder(name: str, config: str | None, data_dir: str | None):
-  from jvqa.data import build, demo  # pylint: disable=g-import-not-at-top  (TFDS is slow)
+  # pylint: disable-next=g-import-not-at-top  (TFDS is slow)
+  from jvqa.data import build, demo, well_set
   if name == demo.NAME:
     return demo.ensure_demo(data_dir, config=config or "default")
+  if name == well_set.NAME and config in ("demo", "tiny"):
+    return well_set.ensure_well_set_demo(data_dir, config=config)
   builder = build.make_builder(name, data_dir=data_dir, config=config)
   if not builder.is_prepared():
     raise ConfigError(f"dataset {name!r} is not built in {builder.data_dir}: "

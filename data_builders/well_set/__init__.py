@@ -1,0 +1,1 @@
+"""well_set dataset."""
