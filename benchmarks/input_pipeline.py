@@ -39,7 +39,7 @@ import av
 import jax
 import numpy as np
 
-from jvqa.data import builder_lib, clips, items, pipeline, temporal
+from jvqa.data import builder_lib, clips, pipeline, temporal
 from jvqa.data import normalize as normalize_lib
 from jvqa.io import samples, video
 

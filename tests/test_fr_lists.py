@@ -2,7 +2,6 @@
 
 import logging
 import math
-import pathlib
 
 import numpy as np
 import pytest

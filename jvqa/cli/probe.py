@@ -10,7 +10,6 @@ is then 1.
 import argparse
 import dataclasses
 import json
-import os
 import sys
 
 from jvqa.errors import VideoError

@@ -12,7 +12,9 @@ the build was given Beam options, a Beam transform (TFDS's Beam pattern:
 """
 
 import collections
+import contextlib
 import importlib
+import io
 import os
 import pkgutil
 from collections.abc import Callable, Iterable, Iterator
@@ -100,6 +102,24 @@ def make_builder(name: str, *, data_dir=None, config: str | None = None):
     data_dir = os.environ.get("TFDS_DATA_DIR")  # Read now: TFDS reads it on import.
   return cls(config=config, file_format=FILE_FORMAT,
              data_dir=None if data_dir is None else os.fspath(data_dir))
+
+
+def is_built(builder) -> bool:
+  """``builder.is_prepared()``, without TFDS's warning for a folder not yet made."""
+  info = os.path.join(os.fspath(builder.data_dir), "dataset_info.json")
+  return os.path.isfile(info) and builder.is_prepared()
+
+
+@contextlib.contextmanager
+def quiet_tfds():
+  """Hides TFDS's progress bars and its lines on stdout (warnings still show)."""
+  bars = getattr(tfds.core.utils.tqdm_utils, "_active", True)
+  tfds.display_progress_bar(False)
+  try:
+    with contextlib.redirect_stdout(io.StringIO()):
+      yield
+  finally:
+    tfds.display_progress_bar(bars)
 
 
 def build(name: str, manual_dir=None, *, data_dir=None, config: str | None = None,

@@ -40,10 +40,8 @@ kept, so an interrupted build resumes.
 
 import argparse
 import concurrent.futures
-import contextlib
 import dataclasses
 import hashlib
-import io
 import json
 import math
 import multiprocessing
@@ -463,37 +461,19 @@ def ensure_demo(data_dir=None, *, config: str = "default", workers: int | None =
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top  (slow)
   from jvqa.data import build  # pylint: disable=g-import-not-at-top
   builder = build.make_builder(NAME, data_dir=data_dir, config=config)
-  if _is_built(builder):
+  if build.is_built(builder):
     return builder
   builder.WORKERS = workers
   print(f"jvqa: building the {NAME}/{config} corpus (first use) in "
         f"{builder.data_dir} ...", end=" ", flush=True)
   start, done = time.monotonic(), False
   try:
-    with _quiet_tfds(tfds):
+    with build.quiet_tfds():
       builder.download_and_prepare(download_config=tfds.download.DownloadConfig())
     done = True
   finally:
     print(f"done in {time.monotonic() - start:.0f} s" if done else "failed", flush=True)
   return builder
-
-
-def _is_built(builder) -> bool:
-  """``builder.is_prepared()``, without TFDS's warning for a folder not yet made."""
-  info = os.path.join(os.fspath(builder.data_dir), "dataset_info.json")
-  return os.path.isfile(info) and builder.is_prepared()
-
-
-@contextlib.contextmanager
-def _quiet_tfds(tfds):
-  """Hides TFDS's progress bars and its lines on stdout (warnings still show)."""
-  bars = getattr(tfds.core.utils.tqdm_utils, "_active", True)
-  tfds.display_progress_bar(False)
-  try:
-    with contextlib.redirect_stdout(io.StringIO()):
-      yield
-  finally:
-    tfds.display_progress_bar(bars)
 
 
 def main(argv=None) -> int:

@@ -36,10 +36,8 @@ examples: HEKE's info pickle lists distorted versions only.
 
 import argparse
 import concurrent.futures
-import contextlib
 import dataclasses
 import hashlib
-import io
 import multiprocessing
 import os
 import sys
@@ -450,24 +448,6 @@ def tiny_manual_dir() -> str:
   return os.path.join(os.path.dirname(well_set_dataset_builder.__file__), "dummy_data")
 
 
-def _is_built(builder) -> bool:
-  """``builder.is_prepared()``, without TFDS's warning for a folder not yet made."""
-  info = os.path.join(os.fspath(builder.data_dir), "dataset_info.json")
-  return os.path.isfile(info) and builder.is_prepared()
-
-
-@contextlib.contextmanager
-def _quiet_tfds(tfds):
-  """Hides TFDS's progress bars and its lines on stdout (warnings still show)."""
-  bars = getattr(tfds.core.utils.tqdm_utils, "_active", True)
-  tfds.display_progress_bar(False)
-  try:
-    with contextlib.redirect_stdout(io.StringIO()):
-      yield
-  finally:
-    tfds.display_progress_bar(bars)
-
-
 def ensure_well_set_demo(data_dir=None, *, config: str = "demo",
                          workers: int | None = None):
   """The ``well_set`` builder of config ``demo`` (or ``tiny``), built first if needed.
@@ -488,7 +468,7 @@ def ensure_well_set_demo(data_dir=None, *, config: str = "demo",
   if config not in ("demo", "tiny"):
     raise JvqaError(f"{NAME}: ensure_well_set_demo builds 'demo' or 'tiny', not {config!r}")
   builder = build.make_builder(NAME, data_dir=data_dir, config=config)
-  if _is_built(builder):
+  if build.is_built(builder):
     return builder
   builder.DISTORT_WORKERS = workers
   manual_dir = tiny_manual_dir() if config == "tiny" else None
@@ -496,7 +476,7 @@ def ensure_well_set_demo(data_dir=None, *, config: str = "demo",
         f"{builder.data_dir} ...", end=" ", flush=True)
   start, done = time.monotonic(), False
   try:
-    with _quiet_tfds(tfds):
+    with build.quiet_tfds():
       builder.download_and_prepare(
           download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
     done = True
