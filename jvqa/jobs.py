@@ -7,6 +7,7 @@ from jvqa.errors import ConfigError
 
 # job name -> "module:function"; modules are imported only when their job runs.
 JOBS = {
+    "heke": "jvqa.heke.job:run",
     "heke_pretrain": "jvqa.train.heke:run",
     "preview": "jvqa.preview:run",
     "sslvqa": "jvqa.train.sslvqa:run",

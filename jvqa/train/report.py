@@ -75,6 +75,13 @@ def _atomic_write_text(path: str, text: str) -> None:
     raise InputError(path, f"cannot write: {e.strerror or e}") from None
 
 
+def write_json(path, value) -> str:
+  """Writes ``value`` as indented JSON (numpy values as plain ones, NaN as "nan"), atomically."""
+  path = os.fspath(path)
+  _atomic_write_text(path, json.dumps(_jsonable(value), indent=2) + "\n")
+  return path
+
+
 def _makedirs(path: str) -> None:
   """``os.makedirs(path, exist_ok=True)``, or ``InputError`` naming it."""
   try:
