@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 import tensorflow_datasets as tfds
 
 from jvqa.data.builder_lib import SkipLog, log
-from jvqa.errors import ConfigError, InputError
+from jvqa.errors import ConfigError, InputError, JvqaError
 from jvqa.io import files
 
 # The package holding one builder package per dataset (`tfds new` layout).
@@ -120,6 +120,29 @@ def quiet_tfds():
       yield
   finally:
     tfds.display_progress_bar(bars)
+
+
+def ensure_main(argv, *, prog: str, description: str, configs, default: str, ensure) -> int:
+  """``python -m jvqa.data.demo`` / ``jvqa.data.well_set``: builds a corpus if not built.
+
+  ``ensure(data_dir, config=..., workers=...)`` returns the prepared builder.
+  """
+  import argparse  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  parser = argparse.ArgumentParser(prog=prog, description=description)
+  parser.add_argument("--data_dir", default=None,
+                      help="TFDS data dir (default: $TFDS_DATA_DIR, else TFDS's default)")
+  parser.add_argument("--config", default=default, choices=sorted(configs))
+  parser.add_argument("--workers", type=int, default=None,
+                      help="worker processes (default: one per CPU core)")
+  args = parser.parse_args(argv)
+  try:
+    builder = ensure(args.data_dir, config=args.config, workers=args.workers)
+  except JvqaError as e:
+    print(f"jvqa: error: {e}", file=sys.stderr)
+    return 1
+  print(summary(builder), flush=True)
+  return 0
 
 
 def build(name: str, manual_dir=None, *, data_dir=None, config: str | None = None,

@@ -38,7 +38,6 @@ Everything is generated into a work folder (``generate``); finished files are
 kept, so an interrupted build resumes.
 """
 
-import argparse
 import concurrent.futures
 import dataclasses
 import hashlib
@@ -478,22 +477,10 @@ def ensure_demo(data_dir=None, *, config: str = "default", workers: int | None =
 
 def main(argv=None) -> int:
   """``python -m jvqa.data.demo [--data_dir D] [--config C]``: builds the demo corpus."""
-  parser = argparse.ArgumentParser(prog="python -m jvqa.data.demo",
-                                   description="Build jvqa's demo corpus (if not built).")
-  parser.add_argument("--data_dir", default=None,
-                      help="TFDS data dir (default: $TFDS_DATA_DIR, else TFDS's default)")
-  parser.add_argument("--config", default="default", choices=sorted(SPECS))
-  parser.add_argument("--workers", type=int, default=None,
-                      help="worker processes (default: one per CPU core)")
-  args = parser.parse_args(argv)
   from jvqa.data import build  # pylint: disable=g-import-not-at-top
-  try:
-    builder = ensure_demo(args.data_dir, config=args.config, workers=args.workers)
-  except JvqaError as e:
-    print(f"jvqa: error: {e}", file=sys.stderr)
-    return 1
-  print(build.summary(builder), flush=True)
-  return 0
+  return build.ensure_main(argv, prog="python -m jvqa.data.demo",
+                           description="Build jvqa's demo corpus (if not built).",
+                           configs=SPECS, default="default", ensure=ensure_demo)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ and MS-SSIM (higher is better). A trainer maps them to labels with
 examples: HEKE's info pickle lists distorted versions only.
 """
 
-import argparse
 import concurrent.futures
 import dataclasses
 import hashlib
@@ -487,22 +486,10 @@ def ensure_well_set_demo(data_dir=None, *, config: str = "demo",
 
 def main(argv=None) -> int:
   """``python -m jvqa.data.well_set [--data_dir D] [--config demo|tiny]``."""
-  parser = argparse.ArgumentParser(prog="python -m jvqa.data.well_set",
-                                   description="Build the WELL-Set demo corpus (if not built).")
-  parser.add_argument("--data_dir", default=None,
-                      help="TFDS data dir (default: $TFDS_DATA_DIR, else TFDS's default)")
-  parser.add_argument("--config", default="demo", choices=("demo", "tiny"))
-  parser.add_argument("--workers", type=int, default=None,
-                      help="worker processes (default: one per CPU core)")
-  args = parser.parse_args(argv)
   from jvqa.data import build  # pylint: disable=g-import-not-at-top
-  try:
-    builder = ensure_well_set_demo(args.data_dir, config=args.config, workers=args.workers)
-  except JvqaError as e:
-    print(f"jvqa: error: {e}", file=sys.stderr)
-    return 1
-  print(build.summary(builder), flush=True)
-  return 0
+  return build.ensure_main(argv, prog="python -m jvqa.data.well_set",
+                           description="Build the WELL-Set demo corpus (if not built).",
+                           configs=("demo", "tiny"), default="demo", ensure=ensure_well_set_demo)
 
 
 if __name__ == "__main__":

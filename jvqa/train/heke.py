@@ -52,6 +52,7 @@ from jvqa.models import registry, store
 from jvqa.models.heke import KNOWLEDGE
 from jvqa.models.resnet import ResNet
 from jvqa.train import loop, sources
+from jvqa.train import state as state_lib
 
 NAME = "heke_pretrain"
 MODEL_DIR = "model"
@@ -74,16 +75,8 @@ class HekeState:
   opt_state: Any
 
 
-@flax.struct.dataclass
-class HekeModel:
-  """A split HEKE model: static graphdefs (train and eval mode) and the other state."""
-  graphdef: Any = flax.struct.field(pytree_node=False)
-  eval_graphdef: Any = flax.struct.field(pytree_node=False)
-  rest: Any
-
-
-def split(module: nnx.Module) -> tuple[HekeModel, Any, Any]:
-  """``(HekeModel, params, batch_stats)`` of ``module`` (left in train mode).
+def split(module: nnx.Module) -> tuple[state_lib.Model, Any, Any]:
+  """``(Model, params, batch_stats)`` of ``module`` (left in train mode).
 
   ``jvqa.train.state.split`` keeps BatchNorm statistics with the read-only
   rest; HEKE trains from scratch and must carry them from step to step.
@@ -93,10 +86,10 @@ def split(module: nnx.Module) -> tuple[HekeModel, Any, Any]:
   module.eval()
   eval_graphdef = nnx.split(module, nnx.Param, nnx.BatchStat, ...)[0]
   module.train()
-  return HekeModel(graphdef, eval_graphdef, rest), params, batch_stats
+  return state_lib.Model(graphdef, eval_graphdef, rest), params, batch_stats
 
 
-def apply(model: HekeModel, params, batch_stats, x: jax.Array, *, train: bool
+def apply(model: state_lib.Model, params, batch_stats, x: jax.Array, *, train: bool
           ) -> tuple[jax.Array, Any]:
   """``(scores (B, 4), batch_stats after the call)`` of normalised input ``x``.
 
@@ -175,7 +168,7 @@ def optimizer(config, steps_per_epoch: int) -> optax.GradientTransformationExtra
 # The step.
 
 
-def train_step(model: HekeModel, tx, lr: float, eps: float, state: HekeState, batch: dict,
+def train_step(model: state_lib.Model, tx, lr: float, eps: float, state: HekeState, batch: dict,
                rng: jax.Array) -> tuple[HekeState, dict]:
   """One update on ``video`` (B, frames, H, W, 3) uint8 and ``labels`` (B, 4).
 
@@ -202,7 +195,7 @@ def train_step(model: HekeModel, tx, lr: float, eps: float, state: HekeState, ba
   return new_state, metrics
 
 
-def make_step(config, model: HekeModel, tx):
+def make_step(config, model: state_lib.Model, tx):
   """The jitted ``(state, batch, rng) -> (state, metrics)``, donating the state."""
   lr, eps = float(config.optim.lr), float(config.loss.eps)
   return jax.jit(lambda s, b, r: train_step(model, tx, lr, eps, s, b, r), donate_argnums=0)
@@ -299,7 +292,7 @@ class Validation:
     mesh: the device mesh (inputs are replicated on it).
   """
 
-  def __init__(self, config, model: HekeModel, mesh):
+  def __init__(self, config, model: state_lib.Model, mesh):
     v = config.validation
     self.label = v.source
     self.source = sources.open_source(v.source, config.data.data_dir)
