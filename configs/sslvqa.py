@@ -18,6 +18,10 @@ import os
 import ml_collections
 
 
+# The demo's pool of SSL videos: every version of the scenes outside test and pristine.
+DEMO_POOL = "demo:pretrain+labelled+unlabelled"
+
+
 def _stvqrl_config(variant: str) -> ml_collections.ConfigDict:
   """configs/stvqrl.py's config of the same variant (the pretraining run)."""
   path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stvqrl.py")
@@ -53,12 +57,13 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
   config.data = ml_collections.ConfigDict()
   # TFDS data dir of the built datasets ('' = $TFDS_DATA_DIR, else ~/tensorflow_datasets).
   config.data.data_dir = ""
-  # 'dataset[/config]:split' of the labelled videos.
-  config.data.labelled = "lsvq/sslvqa:labelled" if paper else "demo:labelled"
-  # How many of them are labelled: linspace over the split (0 = all).
-  config.data.num_labelled = 500 if paper else 0
+  # 'dataset[/config]:split' of the labelled videos ('a+b' joins splits). The demo, like the
+  # paper, labels a quarter of one pool of many contents: its 21 non-test scenes x 13 versions.
+  config.data.labelled = "lsvq/sslvqa:labelled" if paper else DEMO_POOL
+  # How many of them are labelled: linspace over the split (0 = all; the paper: 500 of 1,999).
+  config.data.num_labelled = 500 if paper else 68
   # Unlabelled videos; the same split as labelled means its complement.
-  config.data.unlabelled = "lsvq/sslvqa:unlabelled" if paper else "demo:unlabelled"
+  config.data.unlabelled = "lsvq/sslvqa:unlabelled" if paper else DEMO_POOL
   # Sources of the pristine clips (their reference videos are used).
   config.data.pristine = (
       ("live_vqa:train", "live_mobile:train", "epfl_polimi:train", "csiq_vqa:train",

