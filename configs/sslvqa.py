@@ -129,8 +129,8 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
   config.eval.batch_size = 8
   # Frames per temporal segment in FAST-VQA's test sampling.
   config.eval.fsize_t = 8 if paper else 2
-  # Temporal segments per clip.
-  config.eval.fragments_t = 8
+  # Temporal segments per clip (the demo: 4, so that test clips are as long as training clips).
+  config.eval.fragments_t = 8 if paper else 4
   # Stride inside a segment.
   config.eval.frame_interval = 2
   # Clips per video (scores are averaged).

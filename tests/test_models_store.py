@@ -10,7 +10,7 @@ from flax import nnx
 
 import jvqa.models
 from jvqa.errors import ConfigError, InputError
-from jvqa.models import registry
+from jvqa.models import registry, store
 
 TINY_R3D = {"model": "vqa", "backbone": "r3d_18",
             "backbone_kwargs": {"widths": [4, 8, 8, 8], "layers": [1, 1, 1, 1]},
@@ -27,7 +27,9 @@ def test_save_then_load_gives_the_same_scores(tmp_path):
   model(_clip())  # train mode: BN batch statistics move away from their init
   model.eval()
   expected = np.asarray(model(_clip()))
+  assert not store.exists(tmp_path / "m")
   jvqa.models.save(tmp_path / "m", model, TINY_R3D, info={"note": "test"})
+  assert store.exists(tmp_path / "m")
   loaded = jvqa.models.load(str(tmp_path / "m"))
   np.testing.assert_array_equal(np.asarray(loaded(_clip())), expected)
   meta = json.loads((tmp_path / "m" / "model.json").read_text())

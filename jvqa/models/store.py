@@ -73,6 +73,11 @@ def save(directory, model: nnx.Module, spec: dict, *, info: dict | None = None) 
   return directory
 
 
+def exists(directory) -> bool:
+  """Whether ``directory`` holds a saved model (its ``model.json``; ``save`` writes it last)."""
+  return os.path.isfile(os.path.join(os.fspath(directory), "model.json"))
+
+
 def read_meta(directory) -> dict:
   """The ``model.json`` of a model directory, checked."""
   path = os.path.join(os.path.abspath(os.fspath(directory)), "model.json")

@@ -89,7 +89,7 @@ def scene_stream(config, mesh, workdir: str) -> pipeline.Stream:
 def run(config, workdir: str) -> str:
   """Pretrains into ``workdir`` (resuming if it has checkpoints); returns the model dir."""
   model_dir = os.path.join(workdir, MODEL_DIR)
-  if os.path.isfile(os.path.join(model_dir, "model.json")):
+  if store.exists(model_dir):
     print(f"stvqrl: already trained: {model_dir}", flush=True)
     return model_dir
   parallel.maybe_initialize_distributed()
