@@ -19,6 +19,8 @@ from jvqa.models import registry
 
 FORMAT = "jvqa-model"
 VERSION = 1
+# The spec file of a model directory; ``save`` writes it last.
+META_FILE = "model.json"
 _WEIGHTS = (nnx.Param, nnx.BatchStat)
 
 
@@ -67,20 +69,20 @@ def save(directory, model: nnx.Module, spec: dict, *, info: dict | None = None) 
   ckptr.close()
   meta = {"format": FORMAT, "version": VERSION, "jvqa": __version__,
           "spec": spec, "info": info or {}}
-  with open(os.path.join(directory, "model.json"), "w") as f:
+  with open(os.path.join(directory, META_FILE), "w") as f:
     json.dump(meta, f, indent=2, sort_keys=True)
     f.write("\n")
   return directory
 
 
 def exists(directory) -> bool:
-  """Whether ``directory`` holds a saved model (its ``model.json``; ``save`` writes it last)."""
-  return os.path.isfile(os.path.join(os.fspath(directory), "model.json"))
+  """Whether ``directory`` holds a saved model (its ``META_FILE``)."""
+  return os.path.isfile(os.path.join(os.fspath(directory), META_FILE))
 
 
 def read_meta(directory) -> dict:
   """The ``model.json`` of a model directory, checked."""
-  path = os.path.join(os.path.abspath(os.fspath(directory)), "model.json")
+  path = os.path.join(os.path.abspath(os.fspath(directory)), META_FILE)
   if not os.path.isfile(path):
     raise InputError(directory, "not a jvqa model directory (no model.json); "
                      "make one with `jvqa convert` or a training run")

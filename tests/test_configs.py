@@ -1,0 +1,33 @@
+"""The shipped config files: choices that no job test would notice if they changed."""
+
+import importlib.util
+import os
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _config(name, variant=""):
+  spec = importlib.util.spec_from_file_location(f"cfg_{name}", os.path.join(ROOT, "configs", name))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(variant)
+
+
+def test_demo_tests_on_clips_as_long_as_its_training_clips():
+  c = _config("sslvqa.py")
+  assert c.eval.fsize_t * c.eval.fragments_t == c.data.clip_len == 8
+
+
+def test_paper_variant_keeps_the_original_test_sampling():
+  c = _config("sslvqa.py", "lsvq")
+  assert (c.eval.fsize_t, c.eval.fragments_t, c.eval.num_clips) == (8, 8, 2)
+  assert c.data.clip_len == 32
+
+
+@pytest.mark.parametrize("name", ["sslvqa.py", "stvqrl.py"])
+def test_demo_swin_has_no_stochastic_depth(name):
+  c = _config(name)
+  kwargs = c.pretrain.model.backbone_kwargs if name == "sslvqa.py" else c.model.backbone_kwargs
+  assert kwargs["drop_path_rate"] == 0.0
