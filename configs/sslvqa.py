@@ -20,6 +20,11 @@ import ml_collections
 
 # The demo's pool of SSL videos: every version of the scenes outside test and pristine.
 DEMO_POOL = "demo:pretrain+labelled+unlabelled"
+# Demo scenes whose formula score is fixed by their content, not by the distortion: smooth
+# gradients (and rgbtestsrc's flat bars) that no distortion visibly harms, and binary automata
+# and fractals whose SSIM collapses under any (docs/deviations.md).
+DEMO_DEGENERATE = ("gradient_spiral", "gradient_radial", "rgb_rotate", "life", "highlife",
+                   "cellauto", "sierpinski_carpet", "sierpinski_triangle")
 
 
 def _stvqrl_config(variant: str) -> ml_collections.ConfigDict:
@@ -62,6 +67,8 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
   config.data.labelled = "lsvq/sslvqa:labelled" if paper else DEMO_POOL
   # How many of them are labelled: linspace over the split (0 = all; the paper: 500 of 1,999).
   config.data.num_labelled = 500 if paper else 68
+  # Scenes (reference base names) left out of the labelled, unlabelled and pristine sets.
+  config.data.exclude_scenes = () if paper else DEMO_DEGENERATE
   # Unlabelled videos; the same split as labelled means its complement.
   config.data.unlabelled = "lsvq/sslvqa:unlabelled" if paper else DEMO_POOL
   # Sources of the pristine clips (their reference videos are used).

@@ -31,3 +31,12 @@ def test_demo_swin_has_no_stochastic_depth(name):
   c = _config(name)
   kwargs = c.pretrain.model.backbone_kwargs if name == "sslvqa.py" else c.model.backbone_kwargs
   assert kwargs["drop_path_rate"] == 0.0
+
+
+def test_demo_excludes_only_scenes_of_the_demo_corpus_and_none_it_tests_on():
+  from jvqa.data import demo  # pylint: disable=g-import-not-at-top
+  c = _config("sslvqa.py")
+  names = {scene.name for scene in demo.DEFAULT_SPEC.scenes}
+  assert c.data.exclude_scenes and set(c.data.exclude_scenes) <= names
+  assert not set(c.data.exclude_scenes) & set(demo.assign_splits(demo.DEFAULT_SPEC)["test"])
+  assert _config("sslvqa.py", "lsvq").data.exclude_scenes == ()

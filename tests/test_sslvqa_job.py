@@ -52,7 +52,7 @@ def pretrained(tmp_path_factory, data_dir):
 def _ssl_overrides(data_dir, init, num_steps):
   return {"init": init, "data.data_dir": data_dir, "data.labelled": f"{TINY}:labelled",
           "data.unlabelled": f"{TINY}:unlabelled", "data.pristine": f"('{TINY}:pristine',)",
-          "eval.test": f"('{TINY}:test',)", "batch_size": 4, "num_steps": num_steps,
+          "eval.test": f"('{TINY}:test',)", "data.exclude_scenes": "()", "batch_size": 4, "num_steps": num_steps,
           "save_every": 2, "ssl.pristine_per_step": 2, "ssl.eps": 1e-2,
           "optim.warmup_steps": 2, "optim.cosine_steps": num_steps, "eval.fsize_t": 1,
           "eval.fragments_t": 4, "eval.aligned": 4}

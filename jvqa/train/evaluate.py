@@ -108,15 +108,17 @@ def split_key(name_split: str) -> str:
   return name_split.replace("/", "_").replace(":", "_")
 
 
-def evaluate(config, workdir: str, mesh, model: state_lib.Model, params, pristine) -> dict:
-  """Scores the test splits; writes summary.json, predictions and plots; returns the summary."""
+def evaluate(config, workdir: str, mesh, model: state_lib.Model, params, pristine,
+             labelled_indices) -> dict:
+  """Scores the test splits; writes summary.json, predictions and plots; returns the summary.
+
+  ``labelled_indices`` (the labelled set's records) calibrate the combination.
+  """
   ev = config.eval
   mu_p, cov_p = pristine_statistics(model, params, pristine.clips,
                                     batch_size=ev.batch_size)
   kw = dict(tau=ev.tau, eps=config.ssl.eps)
-  lab = sources.open_source(config.data.labelled, config.data.data_dir)
-  lab_idx = sources.labelled_indices(len(lab), config.data.num_labelled)
-  with _stream(config, config.data.labelled, mesh, lab_idx) as stream:
+  with _stream(config, config.data.labelled, mesh, labelled_indices) as stream:
     calib = score(model, params, stream, mu_p, cov_p, **kw)
   maps = {m: linear_map(calib[m], calib["mos"]) for m in ("regressor", "distance")}
   results = {}

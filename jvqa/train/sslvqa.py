@@ -29,7 +29,7 @@ import optax
 from flax import nnx
 
 from jvqa import parallel
-from jvqa.data import pipeline, scenes as scenes_lib
+from jvqa.data import distortions, pipeline, scenes as scenes_lib
 from jvqa.data.items import Fragments
 from jvqa.errors import ConfigError
 from jvqa.losses import (distance_score, knowledge_transfer_loss, plcc_loss,
@@ -163,20 +163,59 @@ def _options(config) -> pipeline.LoaderOptions:
                                 read_threads=config.data.read_threads)
 
 
-def training_indices(config) -> tuple[object, np.ndarray, object, np.ndarray]:
+def kept_indices(source, exclude, cache: str) -> np.ndarray:
+  """Indices of ``source``'s records whose scene is not in ``exclude``.
+
+  A record's scene is its reference's base name (``0/life.mp4`` -> ``life``;
+  a pristine video is its own reference). The metadata is read once into
+  ``cache``.
+  """
+  if not exclude:
+    return np.arange(len(source))
+  meta = scenes_lib.read_metadata(source, cache=cache)
+  return np.array([i for i, m in enumerate(meta)
+                   if distortions.scene_name(m["reference"]) not in exclude], int)
+
+
+def check_excluded(config, workdir: str) -> None:
+  """A ConfigError for an ``exclude_scenes`` name that no training source has (a typo)."""
+  data = config.data
+  if not data.exclude_scenes:
+    return
+  caches = {data.labelled: "labelled_metadata.json"}
+  caches.setdefault(data.unlabelled, "unlabelled_metadata.json")
+  for i, name in enumerate(data.pristine):
+    caches.setdefault(name, f"pristine_{i}.json")
+  found = set()
+  for name_split, cache in caches.items():
+    meta = scenes_lib.read_metadata(sources.open_source(name_split, data.data_dir),
+                                    cache=os.path.join(workdir, cache))
+    found.update(distortions.scene_name(m["reference"]) for m in meta)
+  missing = sorted(set(data.exclude_scenes) - found)
+  if missing:
+    raise ConfigError(f"data.exclude_scenes: no scene {', '.join(missing)} in "
+                      f"{data.labelled}, {data.unlabelled} or {', '.join(data.pristine)}")
+
+
+def training_indices(config, workdir: str) -> tuple[object, np.ndarray, object, np.ndarray]:
   """``(labelled source, indices, unlabelled source, indices)``.
 
-  The labelled set is ``linspace`` over the labelled split (``num_labelled``;
-  0 = all); the unlabelled set is the rest of that split when both name the
-  same one (the original's intent), else all of the unlabelled split.
+  The labelled set is ``linspace`` over the labelled split's records outside
+  ``data.exclude_scenes`` (``num_labelled``; 0 = all); the unlabelled set is
+  the rest of them when both name the same split (the original's intent),
+  else all of the unlabelled split's records outside the excluded scenes.
   """
   data = config.data
+  exclude = set(data.exclude_scenes)
   lab = sources.open_source(data.labelled, data.data_dir)
-  chosen = sources.labelled_indices(len(lab), data.num_labelled)
+  lab_cache = os.path.join(workdir, "labelled_metadata.json")
+  kept = kept_indices(lab, exclude, lab_cache)
+  chosen = kept[sources.labelled_indices(len(kept), data.num_labelled)]
   if data.unlabelled == data.labelled:
-    return lab, chosen, lab, sources.complement(len(lab), chosen)
+    return lab, chosen, lab, np.setdiff1d(kept, chosen)
   unl = sources.open_source(data.unlabelled, data.data_dir)
-  return lab, chosen, unl, np.arange(len(unl))
+  unl_cache = os.path.join(workdir, "unlabelled_metadata.json")
+  return lab, chosen, unl, kept_indices(unl, exclude, unl_cache)
 
 
 def pristine_corpus(config, workdir: str) -> pipeline.PristineCorpus:
@@ -185,7 +224,9 @@ def pristine_corpus(config, workdir: str) -> pipeline.PristineCorpus:
   for i, name in enumerate(config.data.pristine):
     source = sources.open_source(name, config.data.data_dir)
     cache = os.path.join(workdir, f"pristine_{i}.json")
-    refs = scenes_lib.reference_indices(scenes_lib.read_metadata(source, cache=cache))
+    meta = scenes_lib.read_metadata(source, cache=cache)
+    refs = [r for r in scenes_lib.reference_indices(meta)
+            if distortions.scene_name(meta[r]["reference"]) not in config.data.exclude_scenes]
     parts.append(pipeline.pristine_corpus(
         source, seed=config.seed, indices=refs, clip_len=config.data.clip_len,
         frame_interval=config.data.frame_interval, num_clips=config.data.pristine_clips,
@@ -200,7 +241,9 @@ class Batches:
 
   def __init__(self, config, mesh, workdir: str):
     self.config, self.mesh = config, mesh
-    lab, lab_idx, unl, unl_idx = training_indices(config)
+    check_excluded(config, workdir)
+    lab, lab_idx, unl, unl_idx = training_indices(config, workdir)
+    self.labelled_indices = lab_idx
     data, ssl = config.data, config.ssl
     if len(lab_idx) < config.batch_size:
       raise ConfigError(f"{data.labelled}: {len(lab_idx)} labelled videos, fewer than "
@@ -299,7 +342,8 @@ def run(config, workdir: str) -> dict:
   nnx.update(module, params)
   store.save(os.path.join(workdir, MODEL_DIR), module, spec,
              info={"job": "sslvqa", "steps": config.num_steps, "init": init_dir})
-  summary = evaluate.evaluate(config, workdir, mesh, model, state.params, batches.pristine)
+  summary = evaluate.evaluate(config, workdir, mesh, model, state.params, batches.pristine,
+                              batches.labelled_indices)
   print(report.format_summary(summary), flush=True)
   return summary
 
