@@ -62,10 +62,3 @@ def labelled_indices(size: int, count: int) -> np.ndarray:
   if count <= 0 or count >= size:
     return np.arange(size)
   return np.unique(np.linspace(0, size - 1, count, dtype=int))
-
-
-def complement(size: int, chosen) -> np.ndarray:
-  """The indices of ``range(size)`` not in ``chosen`` (the unlabelled set)."""
-  mask = np.ones(size, bool)
-  mask[np.asarray(chosen, int)] = False
-  return np.flatnonzero(mask)
