@@ -163,6 +163,11 @@ def _options(config) -> pipeline.LoaderOptions:
                                 read_threads=config.data.read_threads)
 
 
+def scene_of(entry: dict) -> str:
+  """The scene of a ``scenes_lib.read_metadata`` entry: its reference's base name."""
+  return distortions.scene_name(entry["reference"])
+
+
 def kept_indices(source, exclude, cache: str) -> np.ndarray:
   """Indices of ``source``'s records whose scene is not in ``exclude``.
 
@@ -174,7 +179,7 @@ def kept_indices(source, exclude, cache: str) -> np.ndarray:
     return np.arange(len(source))
   meta = scenes_lib.read_metadata(source, cache=cache)
   return np.array([i for i, m in enumerate(meta)
-                   if distortions.scene_name(m["reference"]) not in exclude], int)
+                   if scene_of(m) not in exclude], int)
 
 
 def check_excluded(config, workdir: str) -> None:
@@ -190,7 +195,7 @@ def check_excluded(config, workdir: str) -> None:
   for name_split, cache in caches.items():
     meta = scenes_lib.read_metadata(sources.open_source(name_split, data.data_dir),
                                     cache=os.path.join(workdir, cache))
-    found.update(distortions.scene_name(m["reference"]) for m in meta)
+    found.update(map(scene_of, meta))
   missing = sorted(set(data.exclude_scenes) - found)
   if missing:
     raise ConfigError(f"data.exclude_scenes: no scene {', '.join(missing)} in "
@@ -226,7 +231,7 @@ def pristine_corpus(config, workdir: str) -> pipeline.PristineCorpus:
     cache = os.path.join(workdir, f"pristine_{i}.json")
     meta = scenes_lib.read_metadata(source, cache=cache)
     refs = [r for r in scenes_lib.reference_indices(meta)
-            if distortions.scene_name(meta[r]["reference"]) not in config.data.exclude_scenes]
+            if scene_of(meta[r]) not in config.data.exclude_scenes]
     parts.append(pipeline.pristine_corpus(
         source, seed=config.seed, indices=refs, clip_len=config.data.clip_len,
         frame_interval=config.data.frame_interval, num_clips=config.data.pristine_clips,
