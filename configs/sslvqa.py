@@ -63,10 +63,11 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
   # TFDS data dir of the built datasets ('' = $TFDS_DATA_DIR, else ~/tensorflow_datasets).
   config.data.data_dir = ""
   # 'dataset[/config]:split' of the labelled videos ('a+b' joins splits). The demo, like the
-  # paper, labels a quarter of one pool of many contents: its 21 non-test scenes x 13 versions.
+  # paper, labels a quarter of one pool of many contents: its non-test scenes x 13 versions.
   config.data.labelled = "lsvq/sslvqa:labelled" if paper else DEMO_POOL
-  # How many of them are labelled: linspace over the split (0 = all; the paper: 500 of 1,999).
-  config.data.num_labelled = 500 if paper else 68
+  # How many are labelled: linspace over the split's kept videos (0 = all; the paper: 500 of
+  # 1,999; the demo: 46 of the 182 outside exclude_scenes, a quarter as in the paper).
+  config.data.num_labelled = 500 if paper else 46
   # Scenes (reference base names) left out of the labelled, unlabelled and pristine sets.
   config.data.exclude_scenes = () if paper else DEMO_DEGENERATE
   # Unlabelled videos; the same split as labelled means its complement.

@@ -40,3 +40,16 @@ def test_demo_excludes_only_scenes_of_the_demo_corpus_and_none_it_tests_on():
   assert c.data.exclude_scenes and set(c.data.exclude_scenes) <= names
   assert not set(c.data.exclude_scenes) & set(demo.assign_splits(demo.DEFAULT_SPEC)["test"])
   assert _config("sslvqa.py", "lsvq").data.exclude_scenes == ()
+
+
+def test_demo_labels_a_quarter_of_its_kept_pool_as_the_paper_does():
+  """The paper labels 500 of 1,999; the demo's pool is its non-test scenes less the excluded."""
+  from jvqa.data import demo  # pylint: disable=g-import-not-at-top
+  c = _config("sslvqa.py")
+  splits = demo.assign_splits(demo.DEFAULT_SPEC)
+  assert c.data.labelled == c.data.unlabelled == "demo:pretrain+labelled+unlabelled"
+  scenes = [s for split in ("pretrain", "labelled", "unlabelled") for s in splits[split]
+            if s not in c.data.exclude_scenes]
+  pool = len(scenes) * (1 + len(demo.DEFAULT_SPEC.kinds))  # the reference and each distortion
+  assert pool == 182
+  assert abs(c.data.num_labelled / pool - 500 / 1999) < 0.005
