@@ -10,7 +10,6 @@ import io
 import math
 import os
 import re
-import time
 
 import numpy as np
 import pytest
@@ -197,17 +196,16 @@ def test_a_scene_that_fails_is_named(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-  """The ``tiny`` config built once (2 worker processes): (builder, data_dir, seconds).
+  """The ``tiny`` config built once (2 worker processes): (builder, data_dir).
 
   The line ``ensure_demo`` printed is in ``builder.printed``.
   """
   data_dir = tmp_path_factory.mktemp("data")
-  start = time.monotonic()
   out = io.StringIO()
   with contextlib.redirect_stdout(out):
     builder = demo.ensure_demo(data_dir, config="tiny", workers=2)
   builder.printed = out.getvalue()
-  return builder, data_dir, time.monotonic() - start
+  return builder, data_dir
 
 
 def _read(data_dir, config: str) -> dict[str, list[dict]]:
@@ -263,8 +261,7 @@ def _check_examples(spec: demo.DemoSpec, examples: dict[str, list[dict]],
 
 
 def test_tiny_build(tiny):
-  builder, data_dir, seconds = tiny
-  assert seconds < 60
+  builder, data_dir = tiny
   assert re.fullmatch(r"jvqa: building the demo/tiny corpus \(first use\) in \S+ \.\.\. "
                       r"done in \d+ s\n", builder.printed)
   spec = demo.TINY_SPEC
@@ -282,7 +279,7 @@ def test_tiny_build(tiny):
 
 
 def test_tiny_bytes_are_the_work_files(tiny):
-  builder, data_dir, _ = tiny
+  builder, data_dir = tiny
   work = data_dir / "downloads" / "demo" / f"tiny-{demo.TINY_SPEC.fingerprint()}"
   source = builder.as_data_source(split="labelled")
   for example in (source[i] for i in range(len(source))):
@@ -292,16 +289,15 @@ def test_tiny_bytes_are_the_work_files(tiny):
 
 
 def test_ensure_demo_returns_a_built_corpus_quietly(tiny, capsys):
-  _, data_dir, _ = tiny
+  _, data_dir = tiny
   capsys.readouterr()
-  start = time.monotonic()
   builder = demo.ensure_demo(data_dir, config="tiny")
-  assert builder.is_prepared() and time.monotonic() - start < 5
-  assert capsys.readouterr().out == ""
+  assert builder.is_prepared()
+  assert capsys.readouterr().out == ""  # A build would have printed its line.
 
 
 def test_module_main_prints_the_summary(tiny, capsys):
-  _, data_dir, _ = tiny
+  _, data_dir = tiny
   capsys.readouterr()
   assert demo.main(["--data_dir", os.fspath(data_dir), "--config", "tiny"]) == 0
   out = capsys.readouterr().out
@@ -310,7 +306,7 @@ def test_module_main_prints_the_summary(tiny, capsys):
 
 
 def test_generate_reuses_finished_files(tiny, monkeypatch):
-  _, data_dir, _ = tiny
+  _, data_dir = tiny
   work = data_dir / "downloads" / "demo" / f"tiny-{demo.TINY_SPEC.fingerprint()}"
   (work / demo.SCORES_DIR / "life.json").unlink()  # Only rescored, not remade.
 
@@ -343,13 +339,7 @@ def test_builder_configs():
 
 @pytest.mark.slow
 def test_default_build(tmp_path):
-  start, cpu = time.monotonic(), os.times()
-  builder = demo.ensure_demo(tmp_path, config="default")
-  seconds = time.monotonic() - start
-  used = os.times()
-  cpu_seconds = sum(used[i] - cpu[i] for i in range(4))
-  print(f"default demo build: {seconds:.0f} s wall, {cpu_seconds:.0f} s CPU")
-  assert seconds < 180
+  builder = demo.ensure_demo(tmp_path, config="default")  # Its time: BENCHMARKS.md.
   spec = demo.DEFAULT_SPEC
   examples = _read(tmp_path, "default")
   assert {s: len(e) for s, e in examples.items()} == {
