@@ -236,4 +236,7 @@ def test_cpu_convolution_equals_the_3d_one(kernel, strides, padding):
   grad_ours = jax.vjp(lambda x, k: ours(x, k, strides, padding), x, k)[1](cotangent)
   grad_xla = jax.vjp(lambda x, k: xla(x, k, strides, padding), x, k)[1](cotangent)
   for a, b in zip(grad_ours, grad_xla):
-    np.testing.assert_array_equal(a, b)  # the backward pass is XLA's own
+    if jax.default_backend() == "cpu":
+      np.testing.assert_array_equal(a, b)  # the backward pass is XLA's own
+    else:  # cuDNN may pick another algorithm in each program (the CPU path is not taken there)
+      assert_parity(a, b, 1e-5)

@@ -44,9 +44,9 @@ def from_windows(windows, window, b, d, h, w):
   return x.permute(0, 1, 4, 2, 5, 3, 6, 7).reshape(b, d, h, w, -1)
 
 
-def shift_mask(padded, window, shift):
+def shift_mask(padded, window, shift, device=None):
   """(nW, N, N) 0/−100: region labels cut at −window and −shift per dim."""
-  labels = torch.zeros(1, *padded, 1)
+  labels = torch.zeros(1, *padded, 1, device=device)
   label = 0
   cuts = [(slice(-n), slice(-n, -s), slice(-s, None)) for n, s in zip(window, shift)]
   for sd in cuts[0]:
@@ -59,10 +59,10 @@ def shift_mask(padded, window, shift):
   return torch.where(diff != 0, -100.0, 0.0)
 
 
-def fragment_gate(padded, window, shift):
+def fragment_gate(padded, window, shift, device=None):
   """(nW, N, N) L1 distance of the tokens' (t, h, w) fragment numbers."""
-  grid = torch.stack(torch.meshgrid(torch.arange(1), torch.arange(window[1]),
-                                    torch.arange(window[2]), indexing="ij")).float()
+  grid = torch.stack(torch.meshgrid(torch.arange(1, device=device), torch.arange(window[1], device=device),
+                                    torch.arange(window[2], device=device), indexing="ij")).float()
   coords = F.interpolate(grid[None], size=tuple(padded)).long().permute(0, 2, 3, 4, 1)
   coords = torch.roll(coords, shifts=tuple(-s for s in shift), dims=(1, 2, 3))
   coords = to_windows(coords, window)
@@ -156,8 +156,8 @@ class SwinTransformerBlock3D(nn.Module):
     shifted = any(s > 0 for s in shift)
     if shifted:
       x = torch.roll(x, shifts=tuple(-s for s in shift), dims=(1, 2, 3))
-    mask = shift_mask(padded, window, shift) if shifted else None
-    gate = fragment_gate(padded, window, shift)
+    mask = shift_mask(padded, window, shift, x.device) if shifted else None
+    gate = fragment_gate(padded, window, shift, x.device)
     x = self.attn(to_windows(x, window), mask, gate)
     x = from_windows(x, window, b, *padded)
     if shifted:
