@@ -37,6 +37,13 @@ _INSTRUCTION = re.compile(
     r'^\s*(?:ROOT )?%([\w.\-]+) = .*metadata=\{op_name="([^"]*)"(?: stack_frame_id=(\d+))?')
 
 
+def in_jvqa(path: str) -> bool:
+  """Whether ``path`` is a file of the jvqa package, here or in the checkout that compiled
+  the program (a persistent compilation cache hands out programs with their paths)."""
+  marker = f"{os.sep}jvqa{os.sep}"
+  return marker in path and os.path.isfile(JVQA_DIR + path.rsplit(marker, 1)[1])
+
+
 def hlo_sources(hlo_text: str) -> dict[str, str]:
   """{HLO instruction name: "jax op  file:line"} from a compiled module's text.
 
@@ -63,7 +70,7 @@ def hlo_sources(hlo_text: str) -> dict[str, str]:
         return ""
       loc = tables["FileLocations"][field(text, "file_location_id")]
       path = tables["FileNames"][field(loc, "file_name_id")].strip('"')
-      if path.startswith(JVQA_DIR):
+      if in_jvqa(path):
         return f"{os.path.basename(path)}:{field(loc, 'line')}"
       # The text shows a caller's number plus one (a root frame shows 1): so read in
       # jax 0.10's output, where each frame's printed parent, minus one, is its call site.

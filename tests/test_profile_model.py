@@ -39,3 +39,11 @@ def test_hlo_sources_walk_up_to_the_jvqa_caller():
   lines, first = inspect.getsourcelines(swin3d.Mlp.__call__)
   calls = {f"dot_general  swin3d.py:{n}" for n in range(first, first + len(lines))}
   assert calls & set(profile_model.hlo_sources(text).values())
+
+
+def test_in_jvqa_knows_the_package_from_another_checkout():
+  # A cached program keeps the paths of the checkout that compiled it.
+  assert profile_model.in_jvqa(os.path.join(os.sep, "elsewhere", "jvqa", "models", "swin3d.py"))
+  # A checkout named jvqa holds files outside the package.
+  assert not profile_model.in_jvqa(os.path.join(os.sep, "src", "jvqa", "benchmarks", "models.py"))
+  assert not profile_model.in_jvqa(os.path.join(os.sep, "site-packages", "flax", "linear.py"))
