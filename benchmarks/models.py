@@ -30,13 +30,13 @@ unoptimised program (``program_flops``) over the device's dense bf16 peak.
 import argparse
 import json
 import os
-
-# jvqa and PyTorch share the GPU: JAX takes memory as it needs it, not 75 % at start.
-os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 import platform
 import statistics
 import sys
 import time
+
+# jvqa and PyTorch share the GPU: JAX takes memory as it needs it, not 75 % at start.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 import jax
 import jax.numpy as jnp
@@ -54,28 +54,33 @@ from jvqa.models.torch_weights import TorchWeights  # noqa: E402
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
 
 
-def _swin():
+def _torch_swin():
   from torch_models import swin3d as t
-  return t.SwinTransformer3D(), {"model": "backbone", "backbone": "swin3d"}, (32, 224, 224)
+  return t.SwinTransformer3D()
 
 
-def _heke_r2p1d():
+def _torch_heke_r2p1d():
   from torch_models import heke as t
-  return t.HekeR2p1d(), {"model": "heke_r2p1d"}, (8, 216, 384)
+  return t.HekeR2p1d()
 
 
-def _r3d():
+def _torch_r3d():
   from torch_models import video_resnet as t
-  return t.r3d_18(), {"model": "backbone", "backbone": "r3d_18"}, (8, 216, 384)
+  return t.r3d_18()
 
 
-def _heke_resnet():
+def _torch_heke_resnet():
   from torch_models import heke as t
-  return t.HekeResnet(), {"model": "heke_resnet"}, (2, 216, 384)
+  return t.HekeResnet()
 
 
-MODELS = {"swin3d": _swin, "heke_r2p1d": _heke_r2p1d, "r3d_18": _r3d,
-          "heke_resnet": _heke_resnet}
+# name → (jvqa registry spec, input (T, H, W), the PyTorch definition's constructor).
+MODELS = {
+    "swin3d": ({"model": "backbone", "backbone": "swin3d"}, (32, 224, 224), _torch_swin),
+    "heke_r2p1d": ({"model": "heke_r2p1d"}, (8, 216, 384), _torch_heke_r2p1d),
+    "r3d_18": ({"model": "backbone", "backbone": "r3d_18"}, (8, 216, 384), _torch_r3d),
+    "heke_resnet": ({"model": "heke_resnet"}, (2, 216, 384), _torch_heke_resnet),
+}
 
 
 def _torch_input(x: np.ndarray, name: str):
@@ -232,7 +237,7 @@ def print_gpu_flops(names: list[str], batch: int) -> None:
   """
   jax.default_backend = lambda: "gpu"  # what the models ask when they choose their path
   for name in names:
-    _, spec, (t, h, w) = MODELS[name]()
+    spec, (t, h, w), _ = MODELS[name]
     x = np.zeros((batch, t, h, w, 3), np.float32)
     for prec, dtype in (("f32", jnp.float32), ("bf16", jnp.bfloat16)):
       flops = {label: program_flops(fn, args) / 1e9 for label, fn, args
@@ -269,10 +274,11 @@ def main():
   peak = next((v for k, v in PEAK_BF16.items() if k in device.device_kind), None)
   results = {}
   for name in args.models.split(","):
-    ref, spec, (t, h, w) = MODELS[name]()
+    spec, (t, h, w), torch_definition = MODELS[name]
     x = np.random.default_rng(0).normal(size=(args.batch, t, h, w, 3)).astype(np.float32)
     row = {"input": [args.batch, t, h, w, 3]}
-    state_dict = None if args.no_torch else ref.state_dict()
+    ref = None if args.no_torch else torch_definition()
+    state_dict = None if ref is None else ref.state_dict()
     for prec in dtypes:
       dtype = {"f32": jnp.float32, "bf16": jnp.bfloat16}[prec]
       key = "" if prec == "f32" else f"_{prec}"

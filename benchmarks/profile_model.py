@@ -122,7 +122,7 @@ def main():
   parser.add_argument("--trace-dir", default=None, help="keep the trace here (default: a temp dir)")
   args = parser.parse_args()
 
-  _, spec, (t, h, w) = models.MODELS[args.model]()
+  spec, (t, h, w), _ = models.MODELS[args.model]
   x = np.random.default_rng(0).normal(size=(args.batch, t, h, w, 3)).astype(np.float32)
   dtype = {"f32": jnp.float32, "bf16": jnp.bfloat16}[args.dtype]
   programs = models.jax_programs(spec, None, x, dtype, train_step=args.program == "train_step")
