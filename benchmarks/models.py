@@ -50,6 +50,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))  # the PyTorch definitions
 from jvqa.models import registry  # noqa: E402
 from jvqa.models.torch_weights import TorchWeights  # noqa: E402
 
+# --dtypes names → compute dtypes.
+DTYPES = {"f32": jnp.float32, "bf16": jnp.bfloat16}
+
 # Peak dense bf16 FLOP/s for MFU, by device kind substring.
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
 
@@ -239,7 +242,7 @@ def print_gpu_flops(names: list[str], batch: int) -> None:
   for name in names:
     spec, (t, h, w), _ = MODELS[name]
     x = np.zeros((batch, t, h, w, 3), np.float32)
-    for prec, dtype in (("f32", jnp.float32), ("bf16", jnp.bfloat16)):
+    for prec, dtype in DTYPES.items():
       flops = {label: program_flops(fn, args) / 1e9 for label, fn, args
                in jax_programs(spec, None, x, dtype, train_step=prec == "bf16")}
       print(f"{name:12s} {prec:4s} {batch}x{t}x{h}x{w}x3  GFLOP " +
@@ -280,7 +283,7 @@ def main():
     ref = None if args.no_torch else torch_definition()
     state_dict = None if ref is None else ref.state_dict()
     for prec in dtypes:
-      dtype = {"f32": jnp.float32, "bf16": jnp.bfloat16}[prec]
+      dtype = DTYPES[prec]
       key = "" if prec == "f32" else f"_{prec}"
       jvqa, jvqa_calls = bench_jax(spec, state_dict, x, dtype, train_step=on_gpu and prec == "bf16")
       calls = {"jvqa": jvqa_calls}

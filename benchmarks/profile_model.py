@@ -22,7 +22,6 @@ import tempfile
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -115,7 +114,7 @@ def main():
   parser.add_argument("--model", default="swin3d", choices=sorted(models.MODELS))
   parser.add_argument("--program", default="forward",
                       choices=["forward", "forward_backward", "train_step"])
-  parser.add_argument("--dtype", default="f32", choices=["f32", "bf16"])
+  parser.add_argument("--dtype", default="f32", choices=sorted(models.DTYPES))
   parser.add_argument("--batch", type=int, default=1, help="clips per call")
   parser.add_argument("--steps", type=int, default=3, help="calls traced")
   parser.add_argument("--top", type=int, default=30, help="ops printed per process")
@@ -124,7 +123,7 @@ def main():
 
   spec, (t, h, w), _ = models.MODELS[args.model]
   x = np.random.default_rng(0).normal(size=(args.batch, t, h, w, 3)).astype(np.float32)
-  dtype = {"f32": jnp.float32, "bf16": jnp.bfloat16}[args.dtype]
+  dtype = models.DTYPES[args.dtype]
   programs = models.jax_programs(spec, None, x, dtype, train_step=args.program == "train_step")
   fn, fn_args = next((fn, a) for label, fn, a in programs if label == args.program)
   compiled = fn.lower(*fn_args).compile()
