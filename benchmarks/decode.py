@@ -22,7 +22,6 @@ taking turns), the ratio jvqa / plain and the speed-up of jvqa over rgb.
 import argparse
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -30,6 +29,7 @@ import time
 import av
 import numpy as np
 
+import machine  # benchmarks/machine.py: the CPU in the header
 from jvqa.data import clips, fragments, normalize, temporal
 from jvqa.io import samples, video
 
@@ -152,7 +152,7 @@ def main():
   args = parser.parse_args()
   with tempfile.TemporaryDirectory() as workdir:
     rows = run(args.repeats, workdir)
-  print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+  print(f"machine: {machine.describe()}; "
         f"PyAV {av.__version__}; median of {args.repeats}")
   print("| clip | size | sampler | frames sampled | plain PyAV fps | jvqa decode fps "
         "| RGB decode+fragments fps | jvqa load_fragments fps | jvqa / plain "

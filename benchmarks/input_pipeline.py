@@ -30,7 +30,6 @@ backend), and prints the bytes a batch takes either way.
 import argparse
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -39,6 +38,7 @@ import av
 import jax
 import numpy as np
 
+import machine  # benchmarks/machine.py: the CPU in the header
 from jvqa.data import builder_lib, clips, pipeline, temporal
 from jvqa.data import normalize as normalize_lib
 from jvqa.io import samples, video
@@ -213,8 +213,7 @@ def main():
   args = parser.parse_args()
   with tempfile.TemporaryDirectory() as workdir:
     result = run(args.repeats, args.warmup, args.batches, workdir)
-  print(f"machine: {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores; PyAV {av.__version__}; median of "
+  print(f"machine: {machine.describe()}; PyAV {av.__version__}; median of "
         f"{args.repeats}; {args.warmup} + {args.batches} timed batches")
   print("| stream | decode-only loop clips/s | pipeline w0 clips/s "
         "| pipeline w2 clips/s | w0 / decode | w2 / decode |")

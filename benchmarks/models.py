@@ -30,7 +30,6 @@ unoptimised program (``program_flops``) over the device's dense bf16 peak.
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -47,6 +46,7 @@ from flax import nnx
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))  # the PyTorch definitions
 
+import machine  # noqa: E402  (benchmarks/machine.py: the CPU in the header)
 from jvqa.models import registry  # noqa: E402
 from jvqa.models.torch_weights import TorchWeights  # noqa: E402
 
@@ -266,7 +266,7 @@ def main():
     return
   device = jax.devices()[0]
   on_gpu = device.platform == "gpu"
-  print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+  print(f"# {machine.describe()}, "
         f"jax {jax.__version__} on {device.device_kind}, batch {args.batch}")
   if not args.no_torch:
     import torch
