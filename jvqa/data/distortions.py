@@ -54,7 +54,7 @@ import tqdm
 
 from jvqa.data import pyramid
 from jvqa.errors import JvqaError, VideoError
-from jvqa.io import files, video
+from jvqa.io import files, video, x264
 
 # What ffmpeg encodes RGB frames piped to an .mp4 file with when given no
 # option (scikit-video's writer passes none): libx264 at its defaults, in the
@@ -250,7 +250,9 @@ class Mp4Writer:
                pix_fmt: str | None = None, options: dict | None = None,
                rotation: int = 0):
     self.path, self.codec, self.rate = path, codec, rate
-    self.pix_fmt, self.options = pix_fmt, {k: str(v) for k, v in (options or {}).items()}
+    pinned = x264.reproducible_params() if codec == "libx264" else {}
+    self.pix_fmt = pix_fmt
+    self.options = {**pinned, **{k: str(v) for k, v in (options or {}).items()}}
     self.rotation = rotation
     self.count = 0
     self._stream = None

@@ -110,7 +110,7 @@ from av.video.reformatter import ColorRange
 
 from jvqa.data import distortions, packet_loss
 from jvqa.errors import JvqaError, VideoError
-from jvqa.io import lossless, video
+from jvqa.io import lossless, video, x264
 
 Distortion = distortions.Distortion
 
@@ -411,6 +411,8 @@ def _encoder(params: dict, width: int, height: int,
     options["qp"] = str(params["qp"])
   if "slices" in params:
     options["x264opts"] = f"slices={params['slices']}"
+  if codec == "libx264":
+    options.update(x264.reproducible_params())
   if codec == "libx265":
     qp = f"qp={params['qp']}:" if "qp" in params else ""
     options["x265-params"] = f"{qp}log-level=error:{X265_THREADS}"
