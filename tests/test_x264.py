@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from jvqa.data import distortions, heke_distortions as heke
-from jvqa.io import x264
+from jvqa.io import lossless, video, x264
 
 CPUINFO = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma{}\nbugs\t\t: spectre_v1\n"
 
@@ -47,6 +47,16 @@ def test_mp4_writer_caps_x264_and_keeps_the_callers_options(monkeypatch, tmp_pat
   monkeypatch.setattr(x264, "_this_cpu_has_avx512", lambda: False)
   writer = distortions.Mp4Writer(str(tmp_path / "c.mp4"), "libx264", fractions.Fraction(25))
   assert "x264-params" not in writer.options
+
+
+def test_encode_frames_and_lossless_cap_x264_only(monkeypatch):
+  monkeypatch.setattr(x264, "_this_cpu_has_avx512", lambda: True)
+  assert video._codec_options("libx264", 10, None) == {"crf": "10", "x264-params": "asm=AVX2"}
+  mine = {"x264-params": "keyint=8"}  # The caller's own x264-params are kept as given.
+  assert video._codec_options("libx264", None, mine) == mine
+  assert "x264-params" not in video._codec_options("libx265", 10, None)
+  assert lossless.CODECS["x264"].encoder_options(fractions.Fraction(25))["x264-params"] == "asm=AVX2"
+  assert "x264-params" not in lossless.CODECS["ffv1"].encoder_options(fractions.Fraction(25))
 
 
 @pytest.mark.skipif(not _have_avx2(), reason="the cap names AVX2 code: needs an AVX2 CPU")

@@ -42,7 +42,7 @@ import av
 import numpy as np
 
 from jvqa.errors import VideoError
-from jvqa.io import yuv
+from jvqa.io import x264, yuv
 
 Planes = yuv.Planes
 
@@ -68,6 +68,8 @@ class LosslessCodec:
   def encoder_options(self, rate: fractions.Fraction) -> dict[str, str]:
     """The encoder options for a stream at ``rate`` frames per second."""
     options = dict(self.options)
+    if self.encoder == "libx264":  # The same bytes every run (jvqa/io/x264.py).
+      options.update(x264.reproducible_params())
     if self.gop_seconds:
       options["g"] = str(max(1, round(rate * fractions.Fraction(self.gop_seconds))))
     return options

@@ -27,6 +27,7 @@ import av
 import numpy as np
 
 from jvqa.errors import VideoError
+from jvqa.io import x264
 from jvqa.io.yuv import YUV420P_FORMATS, ColorTags, Planes
 
 Source = str | os.PathLike | bytes | bytearray | memoryview
@@ -766,6 +767,9 @@ def _codec_options(codec: str, crf, options) -> dict[str, str]:
     opts["crf"] = str(crf)
   if codec == "libx265":
     opts.setdefault("x265-params", "log-level=error")
+  if codec == "libx264":  # The same output every run (jvqa/io/x264.py); the caller's params win.
+    for key, value in x264.reproducible_params().items():
+      opts.setdefault(key, value)
   if qscale is not None:
     q = str(int(round(float(qscale))))
     opts.update({"flags": "+qscale", "qmin": q, "qmax": q})

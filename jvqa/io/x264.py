@@ -8,7 +8,7 @@ depending on what the process had done before: WELL-Set's H264_crf_23 of a
 With x264's instruction sets capped at AVX2 the output is the same every time,
 and, in the cases checked, equal to what its AVX-512 code gives in a fresh
 process. A corpus built from synthetic distortions must be reproducible, so
-jvqa's distortion encoders pass ``asm=AVX2`` on such CPUs
+every x264 encoder of jvqa passes ``asm=AVX2`` on such CPUs
 (``docs/deviations.md``).
 
 No library reports CPU features portably (numpy's list is private), so the
